@@ -1,0 +1,185 @@
+// at-calls.ts - validated wrappers for the calls that name an entry relative to a directory fd
+// (the *at family, readdirAt, renameat2, mknodat, utimensat).
+// Invariants: every `name` is one component (assertName), so a call only reaches an entry directly
+// inside `dirfd`; fds are opened O_CLOEXEC (as libuv does) so child processes never inherit them;
+// calls that can choose default to NOT following a final symlink — a restore must never act on
+// a symlink's target. fchmodat cannot choose (Linux has no flag): see its comment.
+import { native, type NativeDirEntry, type NativeStat, type PathArg } from './native.js';
+import {
+  assertBigInt,
+  assertBits,
+  assertDirFd,
+  assertFd,
+  assertId,
+  assertMode,
+  assertName,
+  assertPath,
+} from './validate.js';
+
+const C = native.constants;
+
+function checkDirFd(dirfd: unknown, what = 'dirfd'): asserts dirfd is number {
+  assertDirFd(dirfd, C.AT_FDCWD, what);
+}
+
+/** A name, or '' when AT_EMPTY_PATH asks the call to act on dirfd itself. */
+function checkNameOrEmpty(name: unknown, flags: number, what = 'name'): asserts name is PathArg {
+  if ((flags & C.AT_EMPTY_PATH) !== 0 && (name === '' || (Buffer.isBuffer(name) && name.length === 0))) {
+    return;
+  }
+  assertName(name, what);
+}
+
+function checkTime(value: unknown, what: string): asserts value is bigint | null {
+  if (value !== null) assertBigInt(value, what);
+}
+
+/** Opens one entry of `dirfd`. O_CLOEXEC is always added; mode only matters with O_CREAT/O_TMPFILE. */
+export function openat(dirfd: number, name: PathArg, flags: number, mode = 0): number {
+  checkDirFd(dirfd);
+  assertName(name);
+  assertBits(flags, 'flags');
+  assertMode(mode);
+  return native.openat(dirfd, name, flags | C.O_CLOEXEC, mode);
+}
+
+/**
+ * Opens a whole path (absolute, or relative to the cwd): only for starting points named by the
+ * user or config (ROOT, the repository), never for entries inside a tree, because intermediate
+ * symlinks ARE followed here. O_CLOEXEC is always added.
+ */
+export function openPath(path: PathArg, flags: number, mode = 0): number {
+  assertPath(path);
+  assertBits(flags, 'flags');
+  assertMode(mode);
+  return native.openat(C.AT_FDCWD, path, flags | C.O_CLOEXEC, mode);
+}
+
+/**
+ * Raw openat2 for a multi-component relative path; prefer safeOpenBeneath, which picks the resolve
+ * flags and has a fallback. mode is dropped unless creating (the kernel rejects it with EINVAL).
+ */
+export function openat2(dirfd: number, path: PathArg, flags: number, mode: number, resolve: number): number {
+  checkDirFd(dirfd);
+  assertPath(path);
+  assertBits(flags, 'flags');
+  assertMode(mode);
+  assertBits(resolve, 'resolve');
+  const creating = (flags & C.O_CREAT) !== 0 || (flags & C.O_TMPFILE) === C.O_TMPFILE;
+  return native.openat2(dirfd, path, flags | C.O_CLOEXEC, creating ? mode : 0, resolve);
+}
+
+export function mkdirat(dirfd: number, name: PathArg, mode: number): void {
+  checkDirFd(dirfd);
+  assertName(name);
+  assertMode(mode);
+  native.mkdirat(dirfd, name, mode);
+}
+
+/** flags: 0 for a non-directory, AT_REMOVEDIR for an empty directory. */
+export function unlinkat(dirfd: number, name: PathArg, flags = 0): void {
+  checkDirFd(dirfd);
+  assertName(name);
+  assertBits(flags, 'flags');
+  native.unlinkat(dirfd, name, flags);
+}
+
+/** Creates symlink `name` in dirfd pointing at `target` (any non-empty bytes, stored verbatim). */
+export function symlinkat(target: PathArg, dirfd: number, name: PathArg): void {
+  assertPath(target, 'target');
+  checkDirFd(dirfd);
+  assertName(name);
+  native.symlinkat(target, dirfd, name);
+}
+
+/** The symlink's target bytes, exactly as stored. */
+export function readlinkat(dirfd: number, name: PathArg): Buffer {
+  checkDirFd(dirfd);
+  assertName(name);
+  return native.readlinkat(dirfd, name);
+}
+
+/**
+ * Hard link. flags 0 links a symlink itself (never its target); AT_EMPTY_PATH with oldname ''
+ * links the file open as olddirfd (how an O_TMPFILE file gets its name).
+ */
+export function linkat(olddirfd: number, oldname: PathArg, newdirfd: number, newname: PathArg, flags = 0): void {
+  checkDirFd(olddirfd, 'olddirfd');
+  assertBits(flags, 'flags');
+  checkNameOrEmpty(oldname, flags, 'oldname');
+  checkDirFd(newdirfd, 'newdirfd');
+  assertName(newname, 'newname');
+  native.linkat(olddirfd, oldname, newdirfd, newname, flags);
+}
+
+/** Changes ownership; by default of a symlink itself (AT_SYMLINK_NOFOLLOW). -1 keeps an id. */
+export function fchownat(dirfd: number, name: PathArg, uid: number, gid: number, flags = C.AT_SYMLINK_NOFOLLOW): void {
+  checkDirFd(dirfd);
+  assertBits(flags, 'flags');
+  checkNameOrEmpty(name, flags);
+  assertId(uid, 'uid');
+  assertId(gid, 'gid');
+  native.fchownat(dirfd, name, uid, gid, flags);
+}
+
+/**
+ * chmod of an entry. HAZARD: Linux fchmodat(2) always follows a final symlink. Only call it on an
+ * entry just created or verified as not a symlink; otherwise open it (O_NOFOLLOW) and use fchmod.
+ */
+export function fchmodat(dirfd: number, name: PathArg, mode: number): void {
+  checkDirFd(dirfd);
+  assertName(name);
+  assertMode(mode);
+  native.fchmodat(dirfd, name, mode);
+}
+
+/** Stats an entry; by default the symlink itself (AT_SYMLINK_NOFOLLOW). */
+export function fstatat(dirfd: number, name: PathArg, flags = C.AT_SYMLINK_NOFOLLOW): NativeStat {
+  checkDirFd(dirfd);
+  assertBits(flags, 'flags');
+  checkNameOrEmpty(name, flags);
+  return native.fstatat(dirfd, name, flags);
+}
+
+/** All entries of an open (not O_PATH) directory fd except '.' and '..'; the fd stays open. */
+export function readdirAt(dirfd: number): NativeDirEntry[] {
+  assertFd(dirfd, 'dirfd');
+  return native.readdirAt(dirfd);
+}
+
+/** flags: 0, RENAME_NOREPLACE (fail with EEXIST) or RENAME_EXCHANGE (swap atomically). */
+export function renameat2(olddirfd: number, oldname: PathArg, newdirfd: number, newname: PathArg, flags = 0): void {
+  checkDirFd(olddirfd, 'olddirfd');
+  assertName(oldname, 'oldname');
+  checkDirFd(newdirfd, 'newdirfd');
+  assertName(newname, 'newname');
+  assertBits(flags, 'flags');
+  native.renameat2(olddirfd, oldname, newdirfd, newname, flags);
+}
+
+/** mode carries the type (S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK) and the permission bits. */
+export function mknodat(dirfd: number, name: PathArg, mode: number, major = 0, minor = 0): void {
+  checkDirFd(dirfd);
+  assertName(name);
+  assertBits(mode, 'mode');
+  assertBits(major, 'major');
+  assertBits(minor, 'minor');
+  native.mknodat(dirfd, name, mode, major, minor);
+}
+
+/** Sets times in ns since the epoch (null keeps one); by default on a symlink itself. */
+export function utimensat(
+  dirfd: number,
+  name: PathArg,
+  atimeNs: bigint | null,
+  mtimeNs: bigint | null,
+  flags = C.AT_SYMLINK_NOFOLLOW,
+): void {
+  checkDirFd(dirfd);
+  assertBits(flags, 'flags');
+  checkNameOrEmpty(name, flags);
+  checkTime(atimeNs, 'atimeNs');
+  checkTime(mtimeNs, 'mtimeNs');
+  native.utimensat(dirfd, name, atimeNs, mtimeNs, flags);
+}
+

@@ -1,0 +1,33 @@
+// src/sys - the typed, validated face of the native addon (native/). Everything above this
+// folder calls syscalls through here, never through `native` directly.
+// Owns: argument validation (programming errors throw ERR_INVALID_ARG_* before any syscall),
+// the single-component rule for *at names, O_CLOEXEC on every fd, no-follow defaults, and the
+// symlink-proof open below a root (safeOpenBeneath). Filesystem failures are Node-style system
+// errors (code, negative errno, syscall, path[, dest]) whichever layer raised them.
+// Mapping these codes to the project's own error type is left to the callers' layer.
+import { native } from './native.js';
+
+export type { NativeAddon, NativeConstants, NativeDirEntry, NativeError, NativeStat, PathArg } from './native.js';
+export { findProjectRoot, native } from './native.js';
+export * from './at-calls.js';
+export * from './fd-calls.js';
+export * from './xattr.js';
+export { openBeneath, safeOpenBeneath, type SafeOpenOptions } from './open-beneath.js';
+export { isSysError, sysError } from './sys-error.js';
+export {
+  assertBigInt,
+  assertBits,
+  assertBuffer,
+  assertDirFd,
+  assertFd,
+  assertId,
+  assertMode,
+  assertName,
+  assertOffset,
+  assertPath,
+  assertXattrName,
+  toBytes,
+} from './validate.js';
+
+/** Linux constants as compiled into the addon (frozen). */
+export const constants = native.constants;

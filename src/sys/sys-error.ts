@@ -1,0 +1,44 @@
+// sys-error.ts - builds errors in TypeScript that look exactly like the addon's (and Node's) system
+// errors: code, negative errno, syscall, path/dest and "CODE: description, syscall 'path'".
+// Used where the wrapper refuses something the kernel would refuse the same way (EXDEV, ELOOP…),
+// so callers handle one error shape whichever layer said no.
+import { constants as osConstants } from 'node:os';
+import { getSystemErrorMap } from 'node:util';
+
+import type { NativeError, PathArg } from './native.js';
+
+const errnoByCode = osConstants.errno as Record<string, number | undefined>;
+
+function describe(errno: number): string {
+  return getSystemErrorMap().get(-errno)?.[1] ?? `unknown error ${errno}`;
+}
+
+function show(p: PathArg): string {
+  return typeof p === 'string' ? p : p.toString('utf8');
+}
+
+/** A Node-style system error for `code` (e.g. 'EXDEV'); `path`/`dest` may be raw bytes. */
+export function sysError(code: string, syscall: string, path?: PathArg, dest?: PathArg): NativeError {
+  const errno = errnoByCode[code];
+  if (errno === undefined) throw new TypeError(`sysError: unknown errno code ${code}`);
+  let message = `${code}: ${describe(errno)}, ${syscall}`;
+  if (path !== undefined) message += ` '${show(path)}'`;
+  if (dest !== undefined) message += ` -> '${show(dest)}'`;
+  const error = new Error(message) as NativeError;
+  error.errno = -errno;
+  error.code = code;
+  error.syscall = syscall;
+  if (path !== undefined) error.path = show(path);
+  if (dest !== undefined) error.dest = show(dest);
+  return error;
+}
+
+/** True for an error thrown by the addon (or sysError) with the given code. */
+export function isSysError(error: unknown, code?: string): error is NativeError {
+  if (!(error instanceof Error)) return false;
+  const e = error as Partial<NativeError>;
+  if (typeof e.code !== 'string' || typeof e.errno !== 'number' || typeof e.syscall !== 'string') {
+    return false;
+  }
+  return code === undefined || e.code === code;
+}
