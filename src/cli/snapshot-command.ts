@@ -1,0 +1,126 @@
+// system_snapshot: options of the contract, the seed's texts, progress on a terminal, --json.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config/config.js';
+import { loadDbLocations } from '../config/db-locations.js';
+import { Repository } from '../repo/repository.js';
+import { takeSnapshot, checkRoot } from '../scan/take-snapshot.js';
+import { formatBytes, formatGB, snapshotStamp } from './format.js';
+import { ProgressLine } from './progress.js';
+import { runCommand } from './run-command.js';
+
+interface SnapshotArgs {
+  root: string;
+  repo?: string;
+  config?: string;
+  dbLocations?: string;
+  note: string;
+  json?: boolean;
+  quiet?: boolean;
+  threads?: string;
+  testReadDelayMs?: string;
+  testReadSignal?: string;
+}
+
+function parseArgs(argv: string[]): SnapshotArgs {
+  const program = new Command('system_snapshot')
+    .description('Take a restore point of ROOT into the snapshot directory.')
+    .option('--root <dir>', 'the tree to snapshot', '/')
+    .option('--repo <dir>', 'the snapshot directory (default: snapshot_dir from the config, else /root/snapshots)')
+    .option('--config <file>', 'configuration file (default /cluster/system_snapshots.conf)')
+    .option('--db-locations <file>', 'database locations file (default /cluster/database_locations)')
+    .option('--note <text>', 'a label stored with the point', '')
+    .option('--json', 'print one JSON object with the result on stdout')
+    .option('--quiet', 'errors only (for cron)')
+    .addOption(new Option('--threads <n>', 'scan threads').hideHelp())
+    .addOption(new Option('--test-read-delay-ms <ms>').hideHelp())
+    .addOption(new Option('--test-read-signal <file>').hideHelp())
+    .exitOverride()
+    .allowExcessArguments(false)
+    .configureOutput({ writeErr: () => undefined });
+  program.parse(argv, { from: 'user' });
+  return program.opts<SnapshotArgs>();
+}
+
+export async function snapshotMain(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  const config = loadConfig(args.config);
+  const dbFile = args.dbLocations ?? config.databaseLocations;
+  const dbLocations = loadDbLocations(dbFile, args.dbLocations !== undefined);
+  const root = checkRoot(args.root);
+  const repoDir = path.resolve(args.repo ?? config.snapshotDir);
+  // With --json, stdout carries only the JSON object; the seed's texts go to stderr.
+  const text = args.quiet ? null : args.json ? process.stderr : process.stdout;
+  const say = (s = ''): void => {
+    text?.write(`${s}\n`);
+  };
+
+  const existing = fs.existsSync(path.join(repoDir, 'repo.json')) ? Repository.open(repoDir, { create: false }) : null;
+  const prev = existing?.points().points.at(-1);
+  say(`Current backup dir size is ${formatGB(existing ? existing.store.totalBytes() : 0)}`);
+  say();
+  say(`Checking to make sure snapshot directory does not exceed ${config.maxSizeRatio} times`);
+  say('the size of the primary filesystem, as specified in ');
+  say(`${config.source === 'built-in defaults' ? '/cluster/system_snapshots.conf' : config.source} configuration file.`);
+  say();
+  say('Old snapshots will be removed as needed to create space. However, at');
+  say(`least ${config.minSnapshots} snapshots will always be retained and snapshots newer`);
+  say(`than ${config.protectSeconds} seconds will never be automatically removed.`);
+  say();
+  say(`Excluding databases found in ${dbFile}.`);
+  say('These are backed up separately by /cluster/bin/db_snapshot');
+  say();
+  say(`Taking snapshot at ${snapshotStamp(new Date())}`);
+
+  const progress = !args.quiet && process.stderr.isTTY ? new ProgressLine(process.stderr, prev?.stats.bytes_scanned ?? 0) : null;
+  const warnings: string[] = [];
+  const result = await takeSnapshot({
+    root,
+    repoDir,
+    excludes: config.excludes,
+    dbLocations,
+    note: args.note,
+    threads: args.threads ? Number(args.threads) : undefined,
+    testReadDelayMs: args.testReadDelayMs ? Number(args.testReadDelayMs) : undefined,
+    testReadSignal: args.testReadSignal,
+    hooks: {
+      progress: (p) => progress?.update(p.files, p.bytesScanned),
+      warning: (m) => {
+        progress?.done();
+        warnings.push(m);
+        if (!args.quiet) process.stderr.write(`warning: ${m}\n`);
+      },
+    },
+  });
+  progress?.done();
+  const repo = Repository.open(repoDir, { create: false });
+  const repoBytes = repo.store.totalBytes();
+  const { point } = result;
+  say(
+    `Restore point ${point.id} taken: ${point.stats.files} files, ${formatBytes(point.stats.bytes_scanned)} scanned, ` +
+      `${formatBytes(point.stats.bytes_added)} added; backup dir is now ${formatGB(repoBytes)}.`,
+  );
+  if (args.json) {
+    const out = {
+      id: point.id,
+      time: point.time,
+      note: point.note,
+      files: point.stats.files,
+      dirs: point.stats.dirs,
+      bytes_scanned: point.stats.bytes_scanned,
+      bytes_added: point.stats.bytes_added,
+      files_read: point.stats.files_read,
+      changed_while_read: point.stats.changed_while_read,
+      repo_bytes: repoBytes,
+      pruned: [] as string[],
+      warnings,
+    };
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+  }
+  return 0;
+}
+
+export function runSnapshot(): Promise<never> {
+  return runCommand('system_snapshot', () => snapshotMain(process.argv.slice(2)));
+}

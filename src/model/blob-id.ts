@@ -1,0 +1,26 @@
+// Blob ids: SHA-256 of the raw content (collision resistant on purpose: a local user chooses file
+// content, and ids decide deduplication). 32 bytes in binary, 64 hex digits in text.
+import { createHash } from 'node:crypto';
+
+export const ID_BYTES = 32;
+export const ZERO_ID = Buffer.alloc(ID_BYTES);
+
+export function blobId(data: Uint8Array): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+export function idHex(id: Uint8Array): string {
+  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+}
+
+export function idFromHex(hex: string): Buffer {
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`not a blob id: ${hex}`);
+  return Buffer.from(hex, 'hex');
+}
+
+export enum BlobKind {
+  Data = 0,
+  Tree = 1,
+  Delta = 2,
+  Boot = 3,
+}

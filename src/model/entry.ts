@@ -1,0 +1,87 @@
+// One directory entry with every field a Linux inode has that a restore needs. Names, symlink
+// targets and xattr names are bytes (Buffer) end to end: no string round trip may mangle them.
+
+export enum EntryType {
+  File = 1,
+  Dir = 2,
+  Symlink = 3,
+  CharDev = 4,
+  BlockDev = 5,
+  Fifo = 6,
+}
+
+export const EntryFlag = {
+  /** Directory recorded empty on purpose (exclusion, pseudo fs, repository, database). */
+  ContentsExcluded: 1,
+  /** File has holes; `extents` lists its data regions. */
+  Sparse: 2,
+  /** File kept changing while it was read; the stored copy may not be consistent. */
+  ChangedWhileRead: 4,
+  /** Scan-internal: content still being read by a file task; never in a committed tree. */
+  Deferred: 8,
+} as const;
+
+export interface Xattr {
+  name: Buffer;
+  value: Buffer;
+}
+
+export interface ChunkRef {
+  id: Buffer;
+  length: number;
+}
+
+export interface Extent {
+  offset: number;
+  length: number;
+}
+
+export interface Entry {
+  name: Buffer;
+  type: EntryType;
+  flags: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  ino: bigint;
+  dev: bigint;
+  nlink: number;
+  size: number;
+  rdevMajor: number;
+  rdevMinor: number;
+  fsFlags: number;
+  xattrs: Xattr[];
+  /** File: data extents (one 0..size extent for a dense file; empty for an empty file). */
+  extents: Extent[];
+  /** File: content chunks covering the extents in order. */
+  chunks: ChunkRef[];
+  /** Dir: id of its tree blob. */
+  subtree: Buffer | null;
+  /** Symlink: target bytes. */
+  target: Buffer | null;
+}
+
+export function compareNames(a: Buffer, b: Buffer): number {
+  return Buffer.compare(a, b);
+}
+
+export function entryTypeFromMode(mode: number): EntryType | null {
+  switch (mode & 0o170000) {
+    case 0o100000:
+      return EntryType.File;
+    case 0o040000:
+      return EntryType.Dir;
+    case 0o120000:
+      return EntryType.Symlink;
+    case 0o020000:
+      return EntryType.CharDev;
+    case 0o060000:
+      return EntryType.BlockDev;
+    case 0o010000:
+      return EntryType.Fifo;
+    default:
+      return null; // sockets and unknown types are not restorable
+  }
+}

@@ -1,0 +1,105 @@
+// Appends records to the open pack in the staging area and seals it (fsync, rename to its content
+// name, fsync dir, then its index) at PACK_TARGET_BYTES. Runs only in the writer thread, the one
+// place that writes packs; `known` dedups against the repository and this run.
+import fs from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import type { BlobKind } from '../model/blob-id.js';
+import { idHex } from '../model/blob-id.js';
+import { encodeIndex, type IndexEntry } from './index-file.js';
+import { PACK_MAGIC, RECORD_HEADER_BYTES, encodeRecordHeader, type Compression } from './record.js';
+import type { LocalStore } from './local-store.js';
+import type { IdTable } from './id-table.js';
+
+/** 32 MiB: few enough files for a large repository, small enough to repack cheaply. */
+export const PACK_TARGET_BYTES = 32 * 1024 * 1024;
+
+export interface NewRecord {
+  id: Buffer;
+  kind: BlobKind;
+  compression: Compression;
+  rawLength: number;
+  payload: Buffer;
+  base?: Buffer;
+}
+
+interface OpenPack {
+  staged: string;
+  fd: number;
+  hash: Hash;
+  size: number;
+  entries: IndexEntry[];
+}
+
+export class PackWriter {
+  private open: OpenPack | null = null;
+  /** Bytes of records written (payload + headers) by this writer. */
+  bytesWritten = 0;
+  readonly sealedPacks: string[] = [];
+
+  constructor(
+    private readonly store: LocalStore,
+    private readonly known: IdTable,
+    private readonly targetBytes = PACK_TARGET_BYTES,
+  ) {}
+
+  /** Adds a record unless its blob is already stored; returns whether it was written. */
+  add(rec: NewRecord): boolean {
+    if (!this.known.add(rec.id)) return false;
+    const pack = this.open ?? this.startPack();
+    const header = encodeRecordHeader(
+      { id: rec.id, kind: rec.kind, compression: rec.compression, rawLength: rec.rawLength, base: rec.base ?? Buffer.alloc(32) },
+      rec.payload,
+    );
+    this.writeAll(pack, header);
+    this.writeAll(pack, rec.payload);
+    pack.entries.push({
+      id: rec.id,
+      kind: rec.kind,
+      compression: rec.compression,
+      offset: pack.size - header.length - rec.payload.length,
+      recordLength: RECORD_HEADER_BYTES + rec.payload.length,
+      rawLength: rec.rawLength,
+      base: rec.base ?? Buffer.alloc(32),
+    });
+    this.bytesWritten += header.length + rec.payload.length;
+    if (pack.size >= this.targetBytes) this.seal();
+    return true;
+  }
+
+  private startPack(): OpenPack {
+    const staged = this.store.stagingPath('.pack');
+    const fd = fs.openSync(staged, 'wx', 0o600);
+    const pack: OpenPack = { staged, fd, hash: createHash('sha256'), size: 0, entries: [] };
+    this.open = pack;
+    this.writeAll(pack, PACK_MAGIC);
+    return pack;
+  }
+
+  private writeAll(pack: OpenPack, data: Buffer): void {
+    let done = 0;
+    while (done < data.length) done += fs.writeSync(pack.fd, data, done, data.length - done);
+    pack.hash.update(data);
+    pack.size += data.length;
+  }
+
+  /** Makes the open pack and its index durable under their final names. */
+  seal(): void {
+    const pack = this.open;
+    if (!pack) return;
+    this.open = null;
+    fs.fsyncSync(pack.fd);
+    fs.closeSync(pack.fd);
+    const packId = idHex(pack.hash.digest());
+    this.store.putStaged(pack.staged, `packs/${packId.slice(0, 2)}/${packId}.pack`);
+    this.store.put(`index/${packId}.idx`, encodeIndex(pack.entries));
+    this.sealedPacks.push(packId);
+  }
+
+  /** Drops the open pack (abort path); sealed packs stay as orphans for prune. */
+  discard(): void {
+    if (!this.open) return;
+    fs.closeSync(this.open.fd);
+    fs.rmSync(this.open.staged, { force: true });
+    this.open = null;
+  }
+}

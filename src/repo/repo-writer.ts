@@ -1,0 +1,72 @@
+// The coordinator's handle on the writer thread: request/answer by sequence number.
+import { Worker } from 'node:worker_threads';
+import { SnapError, type ErrorCode } from '../model/errors.js';
+import type { BlobDesc } from '../worker/protocol.js';
+import type { PointRecord } from './point-record.js';
+import type { WriterInit, WriterReply, WriterRequest } from './writer-protocol.js';
+
+type Pending = { resolve: (r: WriterReply) => void; reject: (e: Error) => void };
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+export class RepoWriter {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private seq = 0;
+  private failure: Error | null = null;
+
+  constructor(init: WriterInit) {
+    this.worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: init });
+    this.worker.on('message', (msg: WriterReply) => {
+      const p = this.pending.get(msg.seq);
+      if (!p) return;
+      this.pending.delete(msg.seq);
+      if (msg.type === 'error') p.reject(new SnapError(msg.code as ErrorCode, msg.message));
+      else p.resolve(msg);
+    });
+    this.worker.on('error', (err) => this.failAll(err));
+    this.worker.on('exit', (code) => this.failAll(new Error(`writer thread exited (code ${code})`)));
+  }
+
+  private failAll(err: Error): void {
+    this.failure ??= err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  private request(req: DistributiveOmit<WriterRequest, 'seq'>, transfer: ArrayBuffer[] = []): Promise<WriterReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject });
+      this.worker.postMessage({ ...req, seq }, transfer);
+    });
+  }
+
+  async put(data: Uint8Array, blobs: BlobDesc[]): Promise<{ bytesAdded: number; blobsAdded: number }> {
+    if (blobs.length === 0) return { bytesAdded: 0, blobsAdded: 0 };
+    // Transfer only a buffer this view owns whole; a pooled or shared one is copied first.
+    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data);
+    const r = await this.request({ type: 'put', data: own, blobs }, [own.buffer as ArrayBuffer]);
+    if (r.type !== 'put-done') throw new Error(`writer: unexpected reply ${r.type}`);
+    return { bytesAdded: r.bytesAdded, blobsAdded: r.blobsAdded };
+  }
+
+  async get(id: Uint8Array): Promise<Buffer> {
+    const r = await this.request({ type: 'get', id });
+    if (r.type !== 'got') throw new Error(`writer: unexpected reply ${r.type}`);
+    return Buffer.from(r.raw.buffer, r.raw.byteOffset, r.raw.byteLength);
+  }
+
+  async commit(point: PointRecord): Promise<void> {
+    await this.request({ type: 'commit', point });
+  }
+
+  async abort(): Promise<void> {
+    await this.request({ type: 'abort' }).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.worker.removeAllListeners('exit');
+    await this.worker.terminate();
+  }
+}

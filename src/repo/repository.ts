@@ -1,0 +1,112 @@
+// A restore-point repository on disk: creation and checks (mode 0700, root-owned), repo.json,
+// the point files, and the index. The repository owns its format; callers hold the lock.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { SnapError, errnoCode } from '../model/errors.js';
+import { LocalStore } from './local-store.js';
+import { BlobIndex } from './blob-index.js';
+import { BlobReader } from './blob-reader.js';
+import { parsePointRecord, type PointRecord } from './point-record.js';
+import type { ChunkerParams } from '../worker/chunker.js';
+import { DEFAULT_CHUNKER } from '../worker/chunker.js';
+
+export interface RepoConfig {
+  format: 1;
+  id: string;
+  created: string;
+  chunker: ChunkerParams;
+}
+
+/** A point file that exists but cannot be read: listed as broken, never deleted automatically. */
+export interface BrokenPoint {
+  id: string;
+  error: string;
+}
+
+export class Repository {
+  readonly store: LocalStore;
+
+  private constructor(
+    readonly dir: string,
+    readonly config: RepoConfig,
+  ) {
+    this.store = new LocalStore(dir);
+  }
+
+  /** Opens an existing repository; with `create`, makes a new one where none exists. */
+  static open(dir: string, opts: { create: boolean }): Repository {
+    const abs = path.resolve(dir);
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(abs);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+    if (st && !st.isDirectory()) {
+      throw new SnapError('REPO_INVALID', `repository path ${abs} exists and is not a directory`, { path: abs });
+    }
+    const configPath = path.join(abs, 'repo.json');
+    if (!st || !fs.existsSync(configPath)) {
+      if (!opts.create) throw new SnapError('REPO_INVALID', `no repository at ${abs} (run system_snapshot first)`, { path: abs });
+      if (st && fs.readdirSync(abs).length > 0) {
+        throw new SnapError('REPO_INVALID', `${abs} is not empty and holds no repository (repo.json missing); refusing to use it`, { path: abs });
+      }
+      return Repository.create(abs);
+    }
+    let config: RepoConfig;
+    try {
+      config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as RepoConfig;
+    } catch {
+      throw new SnapError('REPO_CORRUPT', `${configPath} is damaged`, { path: configPath });
+    }
+    if (config.format !== 1) {
+      throw new SnapError('REPO_INVALID', `${abs} has repository format ${String(config.format)}; this version reads format 1`);
+    }
+    return new Repository(abs, config);
+  }
+
+  private static create(abs: string): Repository {
+    fs.mkdirSync(abs, { recursive: true, mode: 0o700 });
+    fs.chmodSync(abs, 0o700);
+    for (const sub of ['points', 'packs', 'index', 'tmp']) fs.mkdirSync(path.join(abs, sub), { recursive: true, mode: 0o700 });
+    const config: RepoConfig = {
+      format: 1,
+      id: randomBytes(16).toString('hex'),
+      created: new Date().toISOString(),
+      chunker: DEFAULT_CHUNKER,
+    };
+    const repo = new Repository(abs, config);
+    repo.store.put('repo.json', `${JSON.stringify(config, null, 2)}\n`);
+    return repo;
+  }
+
+  /** Readable points oldest first, and the broken ones. */
+  points(): { points: PointRecord[]; broken: BrokenPoint[] } {
+    const points: PointRecord[] = [];
+    const broken: BrokenPoint[] = [];
+    for (const key of this.store.list('points')) {
+      if (!key.endsWith('.json')) continue;
+      const id = key.slice('points/'.length, -'.json'.length);
+      try {
+        points.push(parsePointRecord(this.store.get(key).toString('utf8'), key));
+      } catch (err) {
+        broken.push({ id, error: (err as Error).message });
+      }
+    }
+    points.sort((a, b) => (BigInt(a.time_ns) < BigInt(b.time_ns) ? -1 : BigInt(a.time_ns) > BigInt(b.time_ns) ? 1 : a.id.localeCompare(b.id)));
+    return { points, broken };
+  }
+
+  commitPoint(point: PointRecord): void {
+    this.store.put(`points/${point.id}.json`, `${JSON.stringify(point, null, 2)}\n`);
+  }
+
+  loadIndex(): BlobIndex {
+    return BlobIndex.load(this.store);
+  }
+
+  reader(index = this.loadIndex()): BlobReader {
+    return new BlobReader(this.store, index);
+  }
+}

@@ -1,0 +1,190 @@
+// Tree blobs: one directory, entries sorted by name bytes, every inode field a restore needs.
+// The encoding is canonical (same entries -> same bytes -> same id), which is what makes an
+// unchanged directory cost nothing in a new point. Layout: docs/FORMAT.md "Tree blob".
+import { ID_BYTES } from '../model/blob-id.js';
+import { type Entry, EntryType, compareNames } from '../model/entry.js';
+import { SnapError } from '../model/errors.js';
+
+const MAGIC = Buffer.from('RPT1');
+const FIXED_BYTES = 2 + 1 + 1 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 4 + 8 + 4 + 4 + 4 + 2;
+
+function entrySize(e: Entry): number {
+  let n = FIXED_BYTES + e.name.length;
+  for (const x of e.xattrs) n += 2 + x.name.length + 4 + x.value.length;
+  switch (e.type) {
+    case EntryType.File:
+      n += 4 + e.extents.length * 16 + 4 + e.chunks.length * (ID_BYTES + 4);
+      break;
+    case EntryType.Dir:
+      n += ID_BYTES;
+      break;
+    case EntryType.Symlink:
+      n += 4 + (e.target?.length ?? 0);
+      break;
+    default:
+      break;
+  }
+  return n;
+}
+
+/** Sorts in place and encodes. Duplicate names are a bug upstream: refuse them. */
+export function encodeTree(entries: Entry[]): Buffer {
+  entries.sort((a, b) => compareNames(a.name, b.name));
+  let size = MAGIC.length + 4;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (i > 0 && compareNames(entries[i - 1]!.name, e.name) === 0) {
+      throw new Error(`duplicate entry name in tree: ${e.name.toString('latin1')}`);
+    }
+    size += entrySize(e);
+  }
+  const buf = Buffer.allocUnsafe(size);
+  MAGIC.copy(buf, 0);
+  buf.writeUInt32LE(entries.length, 4);
+  let o = 8;
+  for (const e of entries) {
+    buf.writeUInt16LE(e.name.length, o);
+    o += 2;
+    o += e.name.copy(buf, o);
+    buf.writeUInt8(e.type, o++);
+    buf.writeUInt8(e.flags, o++);
+    buf.writeUInt32LE(e.mode >>> 0, o);
+    buf.writeUInt32LE(e.uid >>> 0, o + 4);
+    buf.writeUInt32LE(e.gid >>> 0, o + 8);
+    buf.writeBigInt64LE(e.mtimeNs, o + 12);
+    buf.writeBigInt64LE(e.ctimeNs, o + 20);
+    buf.writeBigUInt64LE(e.ino, o + 28);
+    buf.writeBigUInt64LE(e.dev, o + 36);
+    buf.writeUInt32LE(e.nlink >>> 0, o + 44);
+    buf.writeBigUInt64LE(BigInt(e.size), o + 48);
+    buf.writeUInt32LE(e.rdevMajor >>> 0, o + 56);
+    buf.writeUInt32LE(e.rdevMinor >>> 0, o + 60);
+    buf.writeUInt32LE(e.fsFlags >>> 0, o + 64);
+    buf.writeUInt16LE(e.xattrs.length, o + 68);
+    o += 70;
+    for (const x of e.xattrs) {
+      buf.writeUInt16LE(x.name.length, o);
+      o += 2;
+      o += x.name.copy(buf, o);
+      buf.writeUInt32LE(x.value.length, o);
+      o += 4;
+      o += x.value.copy(buf, o);
+    }
+    if (e.type === EntryType.File) {
+      buf.writeUInt32LE(e.extents.length, o);
+      o += 4;
+      for (const x of e.extents) {
+        buf.writeBigUInt64LE(BigInt(x.offset), o);
+        buf.writeBigUInt64LE(BigInt(x.length), o + 8);
+        o += 16;
+      }
+      buf.writeUInt32LE(e.chunks.length, o);
+      o += 4;
+      for (const c of e.chunks) {
+        o += c.id.copy(buf, o, 0, ID_BYTES);
+        buf.writeUInt32LE(c.length, o);
+        o += 4;
+      }
+    } else if (e.type === EntryType.Dir) {
+      if (!e.subtree) throw new Error(`directory entry without subtree: ${e.name.toString('latin1')}`);
+      o += e.subtree.copy(buf, o, 0, ID_BYTES);
+    } else if (e.type === EntryType.Symlink) {
+      const t = e.target ?? Buffer.alloc(0);
+      buf.writeUInt32LE(t.length, o);
+      o += 4;
+      o += t.copy(buf, o);
+    }
+  }
+  if (o !== size) throw new Error(`tree encoder size mismatch ${o} != ${size}`);
+  return buf;
+}
+
+/** Decodes a tree blob. Names and values are copies, safe to keep after `buf` is dropped. */
+export function decodeTree(buf: Buffer): Entry[] {
+  const corrupt = (why: string): SnapError => new SnapError('REPO_CORRUPT', `tree blob is damaged: ${why}`);
+  if (buf.length < 8 || !buf.subarray(0, 4).equals(MAGIC)) throw corrupt('bad magic');
+  const count = buf.readUInt32LE(4);
+  const entries: Entry[] = [];
+  let o = 8;
+  const need = (n: number): void => {
+    if (o + n > buf.length) throw corrupt('truncated');
+  };
+  const take = (n: number): Buffer => {
+    need(n);
+    const b = Buffer.from(buf.subarray(o, o + n));
+    o += n;
+    return b;
+  };
+  const takeU16Prefixed = (): Buffer => {
+    need(2);
+    const n = buf.readUInt16LE(o);
+    o += 2;
+    return take(n);
+  };
+  const takeU32Prefixed = (): Buffer => {
+    need(4);
+    const n = buf.readUInt32LE(o);
+    o += 4;
+    return take(n);
+  };
+  for (let i = 0; i < count; i++) {
+    const name = takeU16Prefixed();
+    need(FIXED_BYTES - 2);
+    const type = buf.readUInt8(o) as EntryType;
+    const e: Entry = {
+      name,
+      type,
+      flags: buf.readUInt8(o + 1),
+      mode: buf.readUInt32LE(o + 2),
+      uid: buf.readUInt32LE(o + 6),
+      gid: buf.readUInt32LE(o + 10),
+      mtimeNs: buf.readBigInt64LE(o + 14),
+      ctimeNs: buf.readBigInt64LE(o + 22),
+      ino: buf.readBigUInt64LE(o + 30),
+      dev: buf.readBigUInt64LE(o + 38),
+      nlink: buf.readUInt32LE(o + 46),
+      size: Number(buf.readBigUInt64LE(o + 50)),
+      rdevMajor: buf.readUInt32LE(o + 58),
+      rdevMinor: buf.readUInt32LE(o + 62),
+      fsFlags: buf.readUInt32LE(o + 66),
+      xattrs: [],
+      extents: [],
+      chunks: [],
+      subtree: null,
+      target: null,
+    };
+    const xattrCount = buf.readUInt16LE(o + 70);
+    o += 72;
+    for (let x = 0; x < xattrCount; x++) {
+      const xname = takeU16Prefixed();
+      const value = takeU32Prefixed();
+      e.xattrs.push({ name: xname, value });
+    }
+    if (type === EntryType.File) {
+      need(4);
+      const nExt = buf.readUInt32LE(o);
+      o += 4;
+      need(nExt * 16 + 4);
+      for (let x = 0; x < nExt; x++, o += 16) {
+        e.extents.push({ offset: Number(buf.readBigUInt64LE(o)), length: Number(buf.readBigUInt64LE(o + 8)) });
+      }
+      const nChunks = buf.readUInt32LE(o);
+      o += 4;
+      for (let x = 0; x < nChunks; x++) {
+        const id = take(ID_BYTES);
+        need(4);
+        e.chunks.push({ id, length: buf.readUInt32LE(o) });
+        o += 4;
+      }
+    } else if (type === EntryType.Dir) {
+      e.subtree = take(ID_BYTES);
+    } else if (type === EntryType.Symlink) {
+      e.target = takeU32Prefixed();
+    } else if (type < EntryType.File || type > EntryType.Fifo) {
+      throw corrupt(`unknown entry type ${type}`);
+    }
+    entries.push(e);
+  }
+  if (o !== buf.length) throw corrupt('trailing bytes');
+  return entries;
+}

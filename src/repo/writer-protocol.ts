@@ -1,0 +1,23 @@
+// Messages between the coordinator and the writer thread (the only thread that writes packs).
+import type { BlobDesc } from '../worker/protocol.js';
+import type { PointRecord } from './point-record.js';
+
+export interface WriterInit {
+  repoDir: string;
+  packTargetBytes?: number;
+}
+
+export type WriterRequest =
+  | { type: 'put'; seq: number; data: Uint8Array; blobs: BlobDesc[] }
+  | { type: 'get'; seq: number; id: Uint8Array }
+  | { type: 'has'; seq: number; id: Uint8Array }
+  | { type: 'commit'; seq: number; point: PointRecord }
+  | { type: 'abort'; seq: number };
+
+export type WriterReply =
+  | { type: 'put-done'; seq: number; bytesAdded: number; blobsAdded: number }
+  | { type: 'got'; seq: number; raw: Uint8Array }
+  | { type: 'has-answer'; seq: number; has: boolean }
+  | { type: 'committed'; seq: number; packs: number }
+  | { type: 'aborted'; seq: number }
+  | { type: 'error'; seq: number; code: string; message: string };

@@ -1,0 +1,75 @@
+// The writer thread: owns the pack files of one run. Loads the index once (the authoritative dedup
+// table), appends blobs, serves reads of stored blobs (previous trees) so the index lives in one
+// thread only, and on commit seals the last pack and then writes the point file — in that order,
+// which is the repository's crash invariant (docs/FORMAT.md).
+import { parentPort, workerData } from 'node:worker_threads';
+import { BlobKind } from '../model/blob-id.js';
+import { SnapError } from '../model/errors.js';
+import { Repository } from './repository.js';
+import { IdTable } from './id-table.js';
+import { PackWriter } from './pack-writer.js';
+import type { WriterInit, WriterReply, WriterRequest } from './writer-protocol.js';
+
+const init = workerData as WriterInit;
+const repo = Repository.open(init.repoDir, { create: false });
+const index = repo.loadIndex();
+const known = new IdTable(Math.max(1024, index.size));
+for (const id of index.allIds()) known.add(id);
+const packs = new PackWriter(repo.store, known, init.packTargetBytes);
+const reader = repo.reader(index);
+const port = parentPort!;
+
+function reply(msg: WriterReply, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(msg, transfer);
+}
+
+async function handle(req: WriterRequest): Promise<void> {
+  switch (req.type) {
+    case 'put': {
+      const data = Buffer.from(req.data.buffer, req.data.byteOffset, req.data.byteLength);
+      const before = packs.bytesWritten;
+      let blobsAdded = 0;
+      for (const b of req.blobs) {
+        const added = packs.add({
+          id: Buffer.from(b.id),
+          kind: b.kind as BlobKind,
+          compression: b.compression,
+          rawLength: b.rawLength,
+          payload: data.subarray(b.offset, b.offset + b.length),
+        });
+        if (added) blobsAdded++;
+      }
+      reply({ type: 'put-done', seq: req.seq, bytesAdded: packs.bytesWritten - before, blobsAdded });
+      return;
+    }
+    case 'get': {
+      const raw = await reader.read(Buffer.from(req.id));
+      const copy = new Uint8Array(raw);
+      reply({ type: 'got', seq: req.seq, raw: copy }, [copy.buffer as ArrayBuffer]);
+      return;
+    }
+    case 'has':
+      reply({ type: 'has-answer', seq: req.seq, has: known.has(req.id) });
+      return;
+    case 'commit':
+      packs.seal();
+      repo.commitPoint(req.point);
+      reply({ type: 'committed', seq: req.seq, packs: packs.sealedPacks.length });
+      return;
+    case 'abort':
+      packs.discard();
+      reply({ type: 'aborted', seq: req.seq });
+      return;
+  }
+}
+
+// Requests are handled strictly in order: a commit must follow every put before it.
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (req: WriterRequest) => {
+  queue = queue.then(() =>
+    handle(req).catch((err: unknown) => {
+      const code = err instanceof SnapError ? err.code : ((err as { code?: string }).code ?? 'IO');
+      reply({ type: 'error', seq: req.seq, code, message: err instanceof Error ? err.message : String(err) });
+    }),
+  );
+});

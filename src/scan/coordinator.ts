@@ -1,0 +1,264 @@
+// The coordinator: shards the walk over the scan pool (one task per directory, file tasks for large
+// changed files), feeds produced blobs to the writer thread, and assembles directory trees bottom-up
+// as their children finish. Scheduling is LIFO (depth first), so the directories held in memory
+// are roughly one path from ROOT with its pending children, not a whole level of the tree.
+import os from 'node:os';
+import { Piscina } from 'piscina';
+import { BlobKind, blobId } from '../model/blob-id.js';
+import { type Entry, EntryFlag } from '../model/entry.js';
+import { SnapError } from '../model/errors.js';
+import { compressPayload } from '../repo/compression.js';
+import { decodeTree, encodeTree } from '../repo/tree-codec.js';
+import { EMPTY_TREE } from '../repo/empty-tree.js';
+import type { RepoWriter } from '../repo/repo-writer.js';
+import { MAX_READ_ATTEMPTS, type DirResult, type FileResult, type FileResume, type ScanResult, type ScanTask, type ScanWorkerInit, type TaskStats } from '../worker/protocol.js';
+
+export interface ScanProgress {
+  files: number;
+  dirs: number;
+  bytesScanned: number;
+  bytesRead: number;
+  filesRead: number;
+}
+
+export interface ScanHooks {
+  progress(p: ScanProgress): void;
+  warning(message: string): void;
+}
+
+export interface ScanTotals extends ScanProgress {
+  bytesAdded: number;
+  blobsAdded: number;
+  changedWhileRead: number;
+}
+
+interface DirNode {
+  relPath: Buffer;
+  parent: DirNode | null;
+  name: Buffer;
+  tree: Buffer | null;
+  waiting: number;
+  hasDeferred: boolean;
+  subtrees: Map<string, Buffer>;
+  files: Map<string, Entry>;
+}
+
+interface FileJob {
+  node: DirNode;
+  name: Buffer;
+  entry: Entry | null;
+  chunks: Entry['chunks'];
+  attempt: number;
+  changed: boolean;
+}
+
+/** Bytes handed to the writer and not yet acknowledged before the walk pauses. */
+const WRITER_BACKLOG_BYTES = 96 * 1024 * 1024;
+
+export class Coordinator {
+  private readonly pool: Piscina;
+  private readonly stack: (() => Promise<void>)[] = [];
+  private running = 0;
+  private backlog = 0;
+  private failed: Error | null = null;
+  private rootId: Buffer | null = null;
+  private finish: (() => void) | null = null;
+  readonly totals: ScanTotals = { files: 0, dirs: 0, bytesScanned: 0, bytesRead: 0, filesRead: 0, bytesAdded: 0, blobsAdded: 0, changedWhileRead: 0 };
+
+  constructor(
+    init: ScanWorkerInit,
+    private readonly writer: RepoWriter,
+    private readonly hooks: ScanHooks,
+    threads = Math.max(2, os.availableParallelism()),
+  ) {
+    this.pool = new Piscina({
+      filename: new URL('../worker/scan-worker.js', import.meta.url).href,
+      workerData: init,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 1000,
+    });
+  }
+
+  private get maxRunning(): number {
+    return this.pool.options.maxThreads * 2;
+  }
+
+  /** Walks the tree and returns the id of ROOT's tree (its contents). */
+  async scan(prevRootTree: Buffer | null): Promise<Buffer> {
+    await this.putTree(EMPTY_TREE);
+    const done = new Promise<void>((resolve) => (this.finish = resolve));
+    const root: DirNode = { relPath: Buffer.alloc(0), parent: null, name: Buffer.alloc(0), tree: null, waiting: 0, hasDeferred: false, subtrees: new Map(), files: new Map() };
+    this.pushDir(root, prevRootTree);
+    this.pump();
+    await done;
+    await this.pool.destroy();
+    if (this.failed) throw this.failed;
+    return this.rootId!;
+  }
+
+  private fail(err: Error): void {
+    this.failed ??= err;
+    this.stack.length = 0;
+    if (this.running === 0) this.finish?.();
+  }
+
+  private pump(): void {
+    while (!this.failed && this.running < this.maxRunning && this.backlog < WRITER_BACKLOG_BYTES && this.stack.length > 0) {
+      const job = this.stack.pop()!;
+      this.running++;
+      job()
+        .catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))))
+        .finally(() => {
+          this.running--;
+          if (this.failed && this.running === 0) this.finish?.();
+          else this.pump();
+        });
+    }
+  }
+
+  private async runTask(task: ScanTask): Promise<ScanResult> {
+    return (await this.pool.run(task)) as ScanResult;
+  }
+
+  private pushDir(node: DirNode, prevSubtree: Buffer | null): void {
+    this.stack.push(async () => {
+      const prevTree = prevSubtree ? await this.writer.get(prevSubtree) : null;
+      const res = await this.runTask({ kind: 'dir', relPath: node.relPath, prevTree });
+      if (!res.ok) {
+        if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes(res.code)) {
+          this.hooks.warning(`directory vanished during the snapshot, recorded empty: ${res.path}`);
+          node.tree = EMPTY_TREE;
+          return this.complete(node);
+        }
+        throw new SnapError('IO', `cannot read ${res.path}: ${res.message}`, { path: res.path });
+      }
+      await this.onDir(node, res as DirResult);
+    });
+  }
+
+  private async onDir(node: DirNode, res: DirResult): Promise<void> {
+    this.account(res.stats);
+    for (const w of res.warnings) this.hooks.warning(w);
+    node.tree = Buffer.from(res.tree.buffer, res.tree.byteOffset, res.tree.byteLength);
+    node.waiting = res.subdirs.length + res.deferred.length;
+    node.hasDeferred = res.deferred.length > 0;
+    // Pushed in reverse so that the stack runs them in name order.
+    for (let i = res.deferred.length - 1; i >= 0; i--) this.pushFile({ node, name: Buffer.from(res.deferred[i]!.name), entry: null, chunks: [], attempt: 0, changed: false }, null);
+    for (let i = res.subdirs.length - 1; i >= 0; i--) {
+      const s = res.subdirs[i]!;
+      const name = Buffer.from(s.name);
+      const child: DirNode = { relPath: Buffer.concat([node.relPath, Buffer.from('/'), name]), parent: node, name, tree: null, waiting: 0, hasDeferred: false, subtrees: new Map(), files: new Map() };
+      this.pushDir(child, s.prevSubtree ? Buffer.from(s.prevSubtree) : null);
+    }
+    await this.putBlobs(res.data, res.blobs);
+    if (node.waiting === 0) await this.complete(node);
+  }
+
+  private pushFile(job: FileJob, resume: FileResume | null): void {
+    this.stack.push(async () => {
+      const res = await this.runTask({ kind: 'file', relPath: this.pathOf(job), resume, attempt: job.attempt });
+      if (!res.ok) throw new SnapError('IO', `cannot read ${res.path}: ${res.message}`, { path: res.path });
+      await this.onFileSegment(job, res as FileResult);
+    });
+  }
+
+  private pathOf(job: FileJob): Buffer {
+    return Buffer.concat([job.node.relPath, Buffer.from('/'), job.name]);
+  }
+
+  private async onFileSegment(job: FileJob, res: FileResult): Promise<void> {
+    this.account(res.stats);
+    for (const w of res.warnings) this.hooks.warning(w);
+    await this.putBlobs(res.data, res.blobs);
+    if (res.restart) {
+      job.entry = null;
+      job.chunks = [];
+      job.attempt++;
+      this.pushFile(job, null);
+      return;
+    }
+    if (res.entryTree) job.entry = decodeTree(Buffer.from(res.entryTree))[0]!;
+    for (const c of res.chunks) job.chunks.push({ id: Buffer.from(c.id), length: c.length });
+    job.changed ||= res.changed;
+    if (res.resume) {
+      this.pushFile(job, res.resume);
+      return;
+    }
+    const key = job.name.toString('latin1');
+    if (job.entry) {
+      job.entry.chunks = job.chunks;
+      if (job.changed) {
+        job.entry.flags |= EntryFlag.ChangedWhileRead;
+        this.totals.changedWhileRead++;
+        this.hooks.warning(`file changed while it was read ${MAX_READ_ATTEMPTS} times, stored as last read: ${this.pathOf(job).toString()}`);
+      }
+      job.node.files.set(key, job.entry);
+    } else {
+      this.hooks.warning(`file vanished during the snapshot, left out: ${this.pathOf(job).toString()}`);
+    }
+    if (--job.node.waiting === 0) await this.complete(job.node);
+  }
+
+  /** All children known: fill in subtree ids and deferred files, store the tree, go up. */
+  private async complete(node: DirNode): Promise<void> {
+    let tree = node.tree!;
+    if (node.subtrees.size > 0 || node.hasDeferred) {
+      const entries: Entry[] = [];
+      for (const e of decodeTree(tree)) {
+        const key = e.name.toString('latin1');
+        if (e.flags & EntryFlag.Deferred) {
+          const read = node.files.get(key);
+          if (!read) continue;
+          entries.push(read);
+          continue;
+        }
+        const sub = node.subtrees.get(key);
+        if (sub) e.subtree = sub;
+        entries.push(e);
+      }
+      tree = encodeTree(entries);
+    }
+    node.tree = null;
+    const id = await this.putTree(tree);
+    if (!node.parent) {
+      this.rootId = id;
+      this.finish?.();
+      return;
+    }
+    node.parent.subtrees.set(node.name.toString('latin1'), id);
+    if (--node.parent.waiting === 0) await this.complete(node.parent);
+  }
+
+  async putTree(tree: Buffer): Promise<Buffer> {
+    const id = blobId(tree);
+    const { compression, payload } = await compressPayload(tree);
+    const data = new Uint8Array(payload);
+    await this.putBlobs(data, [{ id, kind: BlobKind.Tree, compression, rawLength: tree.length, offset: 0, length: data.length }]);
+    return id;
+  }
+
+  private async putBlobs(data: Uint8Array, blobs: DirResult['blobs']): Promise<void> {
+    if (blobs.length === 0) return;
+    const size = data.byteLength;
+    this.backlog += size;
+    try {
+      const r = await this.writer.put(data, blobs);
+      this.totals.bytesAdded += r.bytesAdded;
+      this.totals.blobsAdded += r.blobsAdded;
+    } finally {
+      this.backlog -= size;
+    }
+  }
+
+  private account(s: TaskStats): void {
+    const t = this.totals;
+    t.files += s.files;
+    t.dirs += s.dirs;
+    t.bytesScanned += s.bytesScanned;
+    t.bytesRead += s.bytesRead;
+    t.filesRead += s.filesRead;
+    t.changedWhileRead += s.changedWhileRead;
+    this.hooks.progress(t);
+  }
+}

@@ -1,0 +1,140 @@
+// One restore point, start to end: checks, lock, the walk, ROOT's own entry, then the point file as
+// the very last write. Any failure before that leaves no point (the writer's staged pack is
+// dropped; sealed packs are orphans for prune). Prints nothing: progress goes through hooks.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as sys from '../sys/index.js';
+import { type Entry, EntryType } from '../model/entry.js';
+import { idFromHex, idHex } from '../model/blob-id.js';
+import { SnapError, errnoCode } from '../model/errors.js';
+import { Repository } from '../repo/repository.js';
+import { acquireRepoLock } from '../repo/repo-lock.js';
+import { RepoWriter } from '../repo/repo-writer.js';
+import { decodeTree, encodeTree } from '../repo/tree-codec.js';
+import { isoWithOffset, newPointId, type PointRecord } from '../repo/point-record.js';
+import { entryFromStat, fsFlagsOfFd, xattrsOfFd } from '../worker/entry-meta.js';
+import { Coordinator, type ScanHooks, type ScanTotals } from './coordinator.js';
+import { BUILTIN_EXCLUDES, toLatin1 } from './exclusions.js';
+import { skippedMountsBelow } from './mounts.js';
+
+export interface SnapshotOptions {
+  root: string;
+  repoDir: string;
+  excludes: string[];
+  dbLocations: string[];
+  note: string;
+  hooks: ScanHooks;
+  now?: () => Date;
+  /** Testing only: delay after each file read, to widen race windows. */
+  testReadDelayMs?: number;
+  testReadSignal?: string;
+  threads?: number;
+}
+
+export interface SnapshotResult {
+  point: PointRecord;
+  totals: ScanTotals;
+}
+
+/** The name of the single entry of a point's top tree: ROOT itself, with its own metadata. */
+export const ROOT_ENTRY_NAME = Buffer.from('.');
+
+export function checkRoot(root: string): string {
+  const abs = path.resolve(root);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(abs);
+  } catch (err) {
+    throw new SnapError('ROOT_MISSING', `root ${abs} does not exist (${errnoCode(err) ?? 'error'})`, { path: abs });
+  }
+  if (!st.isDirectory()) throw new SnapError('ROOT_MISSING', `root ${abs} is not a directory`, { path: abs });
+  return abs;
+}
+
+/** ROOT's path from ROOT of `p` when `p` lies strictly inside ROOT ("/root/snapshots"), else null. */
+export function insideRoot(root: string, p: string): string | null {
+  const rel = path.relative(root, p);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return null;
+  return `/${rel}`;
+}
+
+function rootEntry(root: string, subtree: Buffer): Entry {
+  const C = sys.constants;
+  const fd = fs.openSync(root, C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC);
+  try {
+    const entry = entryFromStat(ROOT_ENTRY_NAME, EntryType.Dir, sys.fstat(fd));
+    entry.xattrs = xattrsOfFd(fd);
+    entry.fsFlags = fsFlagsOfFd(fd);
+    entry.subtree = subtree;
+    return entry;
+  } finally {
+    sys.close(fd);
+  }
+}
+
+export async function takeSnapshot(opts: SnapshotOptions): Promise<SnapshotResult> {
+  const now = opts.now ?? (() => new Date());
+  const root = checkRoot(opts.root);
+  const repoDir = path.resolve(opts.repoDir);
+  const repo = Repository.open(repoDir, { create: true });
+  const lock = acquireRepoLock(repoDir, 'snapshot');
+  let writer: RepoWriter | null = null;
+  try {
+    repo.store.clearStaging();
+    const { points } = repo.points();
+    const repoStat = fs.statSync(repoDir, { bigint: true });
+    const repoInRoot = insideRoot(root, repoDir);
+    const emptyDirs = [...opts.dbLocations.map(toLatin1), ...skippedMountsBelow(root)];
+    if (repoInRoot) emptyDirs.push(toLatin1(repoInRoot));
+    const patterns = [...BUILTIN_EXCLUDES, ...opts.excludes];
+
+    writer = new RepoWriter({ repoDir });
+    const prev = points.at(-1);
+    let prevRootTree: Buffer | null = null;
+    if (prev) {
+      const top = decodeTree(await writer.get(idFromHex(prev.root)));
+      prevRootTree = top[0]?.subtree ?? null;
+    }
+    const coordinator = new Coordinator(
+      { root, patterns, emptyDirs, repoDev: String(repoStat.dev), repoIno: String(repoStat.ino), chunker: repo.config.chunker, testReadDelayMs: opts.testReadDelayMs, testReadSignal: opts.testReadSignal },
+      writer,
+      opts.hooks,
+      opts.threads,
+    );
+    const started = now();
+    const contents = await coordinator.scan(prevRootTree);
+    const topId = await coordinator.putTree(encodeTree([rootEntry(root, contents)]));
+    const t = coordinator.totals;
+    const point: PointRecord = {
+      format: 1,
+      id: newPointId(started),
+      time: isoWithOffset(started),
+      time_ns: String(BigInt(started.getTime()) * 1000000n),
+      note: opts.note,
+      root: idHex(topId),
+      root_path: root,
+      hostname: os.hostname(),
+      excludes: patterns,
+      db_locations: opts.dbLocations,
+      stats: {
+        files: t.files,
+        dirs: t.dirs,
+        bytes_scanned: t.bytesScanned,
+        bytes_added: t.bytesAdded,
+        files_read: t.filesRead,
+        blobs_added: t.blobsAdded,
+        changed_while_read: t.changedWhileRead,
+      },
+      boot: null,
+    };
+    await writer.commit(point);
+    return { point, totals: t };
+  } catch (err) {
+    await writer?.abort();
+    throw err;
+  } finally {
+    await writer?.close();
+    lock.release();
+  }
+}

@@ -1,0 +1,118 @@
+// Messages between the coordinator (main thread) and the scan workers. Plain data only: classes
+// and Error.code do not survive postMessage, so expected failures come back as {ok: false, ...}.
+// Buffers arrive as Uint8Array on the other side.
+import type { ChunkerParams } from './chunker.js';
+
+/** A file that changes during every one of these reads is stored flagged as changed. */
+export const MAX_READ_ATTEMPTS = 3;
+
+/** Given to every worker once (piscina workerData). */
+export interface ScanWorkerInit {
+  root: string;
+  patterns: string[];
+  /** latin1 paths from ROOT kept as empty directories (db locations, pseudo mounts, repository). */
+  emptyDirs: string[];
+  /** The repository directory's dev and ino (decimal), excluded wherever it shows up. */
+  repoDev: string;
+  repoIno: string;
+  chunker: ChunkerParams;
+  /** Testing only: sleep this long after each file read (to widen race windows). */
+  testReadDelayMs?: number;
+  /** Testing only: append each read file's path to this file before that sleep. */
+  testReadSignal?: string;
+}
+
+/** A blob produced by a worker, its payload at [offset, offset+length) of the task's `data`. */
+export interface BlobDesc {
+  id: Uint8Array;
+  kind: number;
+  compression: number;
+  rawLength: number;
+  offset: number;
+  length: number;
+}
+
+export interface TaskStats {
+  files: number;
+  dirs: number;
+  bytesScanned: number;
+  filesRead: number;
+  bytesRead: number;
+  changedWhileRead: number;
+}
+
+export interface DirTask {
+  kind: 'dir';
+  /** Path from ROOT as bytes: empty for ROOT itself, else "/a/b". */
+  relPath: Uint8Array;
+  prevTree: Uint8Array | null;
+}
+
+export interface SubdirRef {
+  name: Uint8Array;
+  prevSubtree: Uint8Array | null;
+}
+
+/** A changed file too large for the directory task's read budget: read by FileTasks. */
+export interface DeferredFile {
+  name: Uint8Array;
+  size: number;
+}
+
+export interface DirResult {
+  ok: true;
+  /** Encoded tree; subdirectory ids and deferred files' content are filled in by the coordinator. */
+  tree: Uint8Array;
+  subdirs: SubdirRef[];
+  deferred: DeferredFile[];
+  data: Uint8Array;
+  blobs: BlobDesc[];
+  stats: TaskStats;
+  warnings: string[];
+}
+
+export interface FileTask {
+  kind: 'file';
+  /** Path of the file from ROOT. */
+  relPath: Uint8Array;
+  /** Where the previous segment stopped; null for the first segment. */
+  resume: FileResume | null;
+  /** How many times this file was started over because it changed while being read. */
+  attempt: number;
+}
+
+export interface FileResume {
+  extents: { offset: number; length: number }[];
+  extentIndex: number;
+  offsetInExtent: number;
+  /** fstat identity of the first segment: ino, size, mtime ns, ctime ns. */
+  identity: string;
+}
+
+export interface FileResult {
+  ok: true;
+  /** Chunks of this segment, in order. */
+  chunks: { id: Uint8Array; length: number }[];
+  data: Uint8Array;
+  blobs: BlobDesc[];
+  /** Set on the first segment: the entry as read (metadata from fstat of the read fd). */
+  entryTree: Uint8Array | null;
+  /** Null when the file is done. */
+  resume: FileResume | null;
+  /** The file changed under us: the coordinator starts it over. */
+  restart: boolean;
+  /** It kept changing: the copy is kept and flagged ChangedWhileRead. */
+  changed: boolean;
+  stats: TaskStats;
+  warnings: string[];
+}
+
+export interface TaskFailure {
+  ok: false;
+  code: string;
+  path: string;
+  message: string;
+}
+
+export type ScanTask = DirTask | FileTask;
+export type ScanResult = DirResult | FileResult | TaskFailure;

@@ -1,0 +1,63 @@
+// Per-worker state built once from workerData: the ROOT fd every path is opened beneath, the
+import fs from 'node:fs';
+// exclusion rules, the repository's identity and the chunker. Holds no per-task state.
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as sys from '../sys/index.js';
+import { errnoCode } from '../model/errors.js';
+import { ExclusionRules } from '../scan/exclusions.js';
+import { Chunker } from './chunker.js';
+import type { ScanWorkerInit } from './protocol.js';
+
+const C = sys.constants;
+/** O_NONBLOCK: if a FIFO was swapped in after the listing, open must not hang the walk. */
+const READ_FLAGS = C.O_RDONLY | C.O_NOFOLLOW | C.O_CLOEXEC | C.O_NONBLOCK;
+/** Errors meaning "the entry is no longer the file we listed": skip it, the next run sees it. */
+const VANISHED = new Set(['ENOENT', 'ELOOP', 'ENXIO', 'ENOTDIR']);
+
+export class WorkerContext {
+  readonly rootFd: number;
+  readonly rules: ExclusionRules;
+  readonly repoDev: bigint;
+  readonly repoIno: bigint;
+  readonly chunker: Chunker;
+  private readonly readDelayMs: number;
+  private readonly readSignal: string | undefined;
+
+  constructor(init: ScanWorkerInit) {
+    this.rootFd = fs.openSync(init.root, C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC);
+    this.rules = new ExclusionRules(init.patterns, init.emptyDirs);
+    this.repoDev = BigInt(init.repoDev);
+    this.repoIno = BigInt(init.repoIno);
+    this.chunker = new Chunker(init.chunker);
+    this.readDelayMs = init.testReadDelayMs ?? 0;
+    this.readSignal = init.testReadSignal;
+  }
+
+  /** Opens a directory of the tree by its path from ROOT ("" is ROOT), never through a symlink. */
+  openDir(relPath: Buffer): number {
+    const rel = relPath.length === 0 ? Buffer.from('.') : relPath.subarray(1);
+    return sys.safeOpenBeneath(this.rootFd, rel, C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC);
+  }
+
+  /** Opens a file for reading without following a symlink or touching its atime; null if gone. */
+  openFile(dirfd: number, name: Buffer): number | null {
+    try {
+      try {
+        return sys.openat(dirfd, name, READ_FLAGS | C.O_NOATIME, 0);
+      } catch (err) {
+        // O_NOATIME needs ownership or CAP_FOWNER; without it, read anyway.
+        if (errnoCode(err) !== 'EPERM') throw err;
+        return sys.openat(dirfd, name, READ_FLAGS, 0);
+      }
+    } catch (err) {
+      if (VANISHED.has(errnoCode(err) ?? '')) return null;
+      throw err;
+    }
+  }
+
+  /** Test hooks only: lets race tests act while a file's read is in progress. */
+  async afterRead(path: string): Promise<void> {
+    if (this.readSignal) fs.appendFileSync(this.readSignal, `${path}\n`);
+    if (this.readDelayMs > 0) await sleep(this.readDelayMs);
+  }
+}

@@ -1,0 +1,60 @@
+// Runs the real commands (bin/system_snapshot, bin/system_restore) as a user would, with the
+// /cluster defaults pointed away from this machine's files.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const SNAPSHOT_BIN = path.join(PROJECT_ROOT, 'bin/system_snapshot');
+export const RESTORE_BIN = path.join(PROJECT_ROOT, 'bin/system_restore');
+
+export interface CliResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options every test passes so no real /cluster file is read. */
+export function isolated(extra: string[] = []): string[] {
+  return ['--config', '/dev/null', '--db-locations', '/dev/null', ...extra];
+}
+
+export function runCli(bin: string, args: string[], input?: string): CliResult {
+  const r = spawnSync(bin, args, { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 });
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function snapshot(root: string, repo: string, extra: string[] = []): CliResult {
+  return runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, ...isolated(extra)]);
+}
+
+/** A snapshot that must succeed; returns its --json result. */
+export function snapshotJson(root: string, repo: string, extra: string[] = []): Record<string, unknown> & {
+  id: string;
+  files: number;
+  bytes_scanned: number;
+  bytes_added: number;
+  files_read: number;
+  repo_bytes: number;
+  changed_while_read: number;
+  warnings: string[];
+} {
+  const r = snapshot(root, repo, ['--json', '--quiet', ...extra]);
+  if (r.status !== 0) throw new Error(`system_snapshot failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as ReturnType<typeof snapshotJson>;
+}
+
+export function listPoints(repo: string): { number: number; id: string; time: string; note: string }[] {
+  const r = runCli(RESTORE_BIN, ['--repo', repo, '--list', '--json', '--config', '/dev/null']);
+  if (r.status !== 0) throw new Error(`system_restore --list failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as { number: number; id: string; time: string; note: string }[];
+}
+
+export function restoreInto(repo: string, point: string | number, target: string, extra: string[] = []): CliResult {
+  return runCli(RESTORE_BIN, ['--repo', repo, '--root', target, '--point', String(point), '--yes', ...isolated(extra)]);
+}
+
+export function spawnCli(bin: string, args: string[]): ChildProcess {
+  return spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+}

@@ -1,0 +1,134 @@
+// The on-disk format (docs/FORMAT.md): tree blobs are canonical and byte-exact, records and
+// indexes detect damage, the pack writer dedups and the reader verifies what it returns.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { blobId, BlobKind } from '../src/model/blob-id.js';
+import { type Entry, EntryType } from '../src/model/entry.js';
+import { decodeTree, encodeTree } from '../src/repo/tree-codec.js';
+import { IdTable } from '../src/repo/id-table.js';
+import { Repository } from '../src/repo/repository.js';
+import { PackWriter } from '../src/repo/pack-writer.js';
+import { compressPayload } from '../src/repo/compression.js';
+import { decodeRecord, encodeRecordHeader, Compression } from '../src/repo/record.js';
+import { encodeIndex, indexTable } from '../src/repo/index-file.js';
+
+function entry(name: Buffer | string, type: EntryType, extra: Partial<Entry> = {}): Entry {
+  return {
+    name: Buffer.isBuffer(name) ? name : Buffer.from(name),
+    type,
+    flags: 0,
+    mode: 0o104755,
+    uid: 4294967294,
+    gid: 65534,
+    mtimeNs: -1234567891n,
+    ctimeNs: 1700000000123456789n,
+    ino: 2n ** 63n + 5n,
+    dev: 2049n,
+    nlink: 2,
+    size: 0,
+    rdevMajor: 0,
+    rdevMinor: 0,
+    fsFlags: 0x10,
+    xattrs: [],
+    extents: [],
+    chunks: [],
+    subtree: null,
+    target: null,
+    ...extra,
+  };
+}
+
+test('tree blobs round-trip every field, names as raw bytes', () => {
+  const weird = Buffer.from([0x66, 0xff, 0xfe, 0x0a]);
+  const entries = [
+    entry('zz-file', EntryType.File, {
+      size: 5 << 20,
+      extents: [{ offset: 0, length: 4096 }, { offset: 1 << 20, length: 8192 }],
+      chunks: [{ id: randomBytes(32), length: 4096 }, { id: randomBytes(32), length: 8192 }],
+      xattrs: [{ name: Buffer.from('security.capability'), value: randomBytes(20) }, { name: Buffer.from('user.x'), value: Buffer.alloc(0) }],
+    }),
+    entry(weird, EntryType.Symlink, { target: Buffer.from([0x2f, 0x80, 0x81]) }),
+    entry(Buffer.alloc(255, 0x61), EntryType.Dir, { subtree: randomBytes(32) }),
+    entry('dev', EntryType.BlockDev, { rdevMajor: 259, rdevMinor: 1 << 19 }),
+    entry('fifo', EntryType.Fifo),
+  ];
+  const encoded = encodeTree(entries.slice());
+  const decoded = decodeTree(encoded);
+  const byName = (a: Entry, b: Entry): number => Buffer.compare(a.name, b.name);
+  assert.deepEqual(decoded, entries.slice().sort(byName));
+  // Canonical: input order does not matter.
+  assert.ok(encodeTree(entries.slice().reverse()).equals(encoded));
+});
+
+test('tree decoder refuses truncated and trailing bytes', () => {
+  const encoded = encodeTree([entry('a', EntryType.Fifo)]);
+  assert.throws(() => decodeTree(encoded.subarray(0, encoded.length - 1)), /damaged/);
+  assert.throws(() => decodeTree(Buffer.concat([encoded, Buffer.from([0])])), /damaged/);
+  assert.throws(() => encodeTree([entry('a', EntryType.Fifo), entry('a', EntryType.Fifo)]), /duplicate/);
+});
+
+test('IdTable stores and finds many ids, growing', () => {
+  const t = new IdTable(4);
+  const ids = Array.from({ length: 5000 }, () => randomBytes(32));
+  ids.forEach((id, i) => assert.equal(t.add(id, i), true));
+  assert.equal(t.add(ids[7]!, 99), false);
+  assert.equal(t.size, 5000);
+  ids.forEach((id, i) => assert.equal(t.get(id), i));
+  assert.equal(t.has(randomBytes(32)), false);
+});
+
+test('a record with a flipped byte fails its xxh3 check', () => {
+  const payload = Buffer.from('hello world');
+  const id = blobId(payload);
+  const rec = Buffer.concat([encodeRecordHeader({ id, kind: BlobKind.Data, compression: Compression.None, rawLength: payload.length, base: Buffer.alloc(32) }, payload), payload]);
+  assert.deepEqual(decodeRecord(rec, 'x').payload, payload);
+  for (const at of [5, 40, rec.length - 1]) {
+    const bad = Buffer.from(rec);
+    bad[at]! ^= 1;
+    assert.throws(() => decodeRecord(bad, 'x'), /damaged record/);
+  }
+});
+
+test('an index file with a flipped byte is refused', () => {
+  const idx = encodeIndex([{ id: randomBytes(32), kind: BlobKind.Tree, compression: Compression.Zstd, offset: 8, recordLength: 200, rawLength: 300, base: Buffer.alloc(32) }]);
+  assert.equal(indexTable(idx, 'i').length, 88);
+  const bad = Buffer.from(idx);
+  bad[20]! ^= 0x40;
+  assert.throws(() => indexTable(bad, 'i'), /damaged index/);
+});
+
+test('pack writer dedups, seals at its target size, and the reader verifies content', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-pack-'));
+  try {
+    const repo = Repository.open(path.join(dir, 'repo'), { create: true });
+    const known = new IdTable();
+    const writer = new PackWriter(repo.store, known, 64 * 1024);
+    const blobs = Array.from({ length: 40 }, (_, i) => Buffer.concat([Buffer.from(`blob ${i} `), randomBytes(4000)]));
+    for (const raw of blobs) {
+      const { compression, payload } = await compressPayload(raw);
+      assert.equal(writer.add({ id: blobId(raw), kind: BlobKind.Data, compression, rawLength: raw.length, payload }), true);
+    }
+    const { compression, payload } = await compressPayload(blobs[0]!);
+    assert.equal(writer.add({ id: blobId(blobs[0]!), kind: BlobKind.Data, compression, rawLength: blobs[0]!.length, payload }), false);
+    writer.seal();
+    assert.ok(writer.sealedPacks.length >= 2, 'sealed at the target size');
+    assert.equal(repo.store.list('tmp').length, 0, 'nothing left in staging');
+    const reader = repo.reader();
+    for (const raw of blobs) assert.deepEqual(await reader.read(blobId(raw)), raw);
+    // Damage one pack: reading its blobs fails loudly instead of returning bad bytes.
+    const packKey = repo.store.list('packs')[0]!;
+    const file = repo.store.path(packKey);
+    const bytes = fs.readFileSync(file);
+    bytes[200]! ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    const fresh = repo.reader();
+    const results = await Promise.allSettled(blobs.map((b) => fresh.read(blobId(b))));
+    assert.ok(results.some((r) => r.status === 'rejected' && /damaged record|SHA-256/.test(String(r.reason))));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

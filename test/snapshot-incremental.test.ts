@@ -1,0 +1,59 @@
+// Incremental snapshots: an unchanged tree reads no file and adds almost nothing; a changed file
+// costs about its compressed size; an append to a large file costs about the appended bytes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { snapshotJson } from './helpers/cli.js';
+
+const MiB = 1024 * 1024;
+
+function makeTree(root: string): void {
+  for (let d = 0; d < 10; d++) {
+    const dir = path.join(root, `etc/conf${d}`);
+    fs.mkdirSync(dir, { recursive: true });
+    for (let f = 0; f < 30; f++) fs.writeFileSync(path.join(dir, `file${f}.conf`), `setting_${d}_${f} = ${'value '.repeat(50 + f)}\n`);
+  }
+  fs.mkdirSync(path.join(root, 'usr/lib'), { recursive: true });
+  for (let i = 0; i < 8; i++) fs.writeFileSync(path.join(root, `usr/lib/lib${i}.so`), randomBytes(600 * 1024 + i));
+}
+
+test('incremental snapshots: no-change, one changed file, appended large file', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-incr-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const root = path.join(dir, 'root');
+  const repo = path.join(dir, 'repo');
+  makeTree(root);
+  const big = path.join(root, 'var/log/big.log');
+  fs.mkdirSync(path.dirname(big), { recursive: true });
+  const fd = fs.openSync(big, 'w');
+  for (let i = 0; i < 200; i++) fs.writeSync(fd, randomBytes(MiB));
+  fs.closeSync(fd);
+
+  const first = snapshotJson(root, repo);
+  assert.ok(first.files_read >= 300, `first snapshot reads every file (${first.files_read})`);
+
+  await t.test('a no-change snapshot reads no file contents and adds < 1% of the first', () => {
+    const again = snapshotJson(root, repo);
+    assert.equal(again.files_read, 0);
+    assert.ok(again.bytes_added < first.repo_bytes * 0.01, `added ${again.bytes_added} of ${first.repo_bytes}`);
+  });
+
+  await t.test('changing one file adds about its compressed size', () => {
+    fs.writeFileSync(path.join(root, 'usr/lib/lib3.so'), randomBytes(300 * 1024));
+    const r = snapshotJson(root, repo);
+    assert.equal(r.files_read, 1);
+    assert.ok(r.bytes_added >= 300 * 1024, `added ${r.bytes_added}`);
+    assert.ok(r.bytes_added < 300 * 1024 + 16 * 1024, `added ${r.bytes_added}: only the file and a few trees`);
+  });
+
+  await t.test('appending 1 MiB to a 200 MiB file adds about 1 MiB', () => {
+    fs.appendFileSync(big, randomBytes(MiB));
+    const r = snapshotJson(root, repo);
+    assert.equal(r.files_read, 1);
+    assert.ok(r.bytes_added >= MiB, `added ${r.bytes_added}`);
+    assert.ok(r.bytes_added < 3 * MiB, `added ${r.bytes_added}: the new chunks and the re-cut tail only`);
+  });
+});
