@@ -1,14 +1,17 @@
-// system_restore: --list [--json] and, for now, restoring a point into an empty directory
-// (--root EMPTY_DIR --point N --yes). The in-place restore and the interactive flow come next.
-import fs from 'node:fs';
+// system_restore: the seed's interactive flow (listing, number, warning, 'yes'), --list [--json],
+// --point/--yes for scripts, --dry-run and --path. Every restore that changes something first
+// takes a pre-restore point, so the admin can roll forward.
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/config.js';
+import { loadDbLocations } from '../config/db-locations.js';
 import { SnapError } from '../model/errors.js';
 import { Repository } from '../repo/repository.js';
 import type { PointRecord } from '../repo/point-record.js';
-import { PointExtractor } from '../restore/extract-point.js';
+import { restorePoint } from '../restore/restore-point.js';
+import { checkRoot } from '../scan/take-snapshot.js';
 import { listingJson, listingLine, serverTime } from './format.js';
+import { Prompter } from './prompt.js';
 import { runCommand, usageError } from './run-command.js';
 
 interface RestoreArgs {
@@ -35,8 +38,8 @@ function parseArgs(argv: string[]): RestoreArgs {
     .option('--json', 'with --list: JSON output')
     .option('--point <n|id>', 'the restore point, by listing number or id')
     .option('--yes', 'no prompts')
-    .option('--dry-run', 'print what would change')
-    .addOption(new Option('--path <p...>', 'restore only these paths'))
+    .option('--dry-run', 'print what would change, change nothing')
+    .addOption(new Option('--path <p>', 'restore only this path (repeatable)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .exitOverride()
     .allowExcessArguments(false)
     .configureOutput({ writeErr: () => undefined });
@@ -52,44 +55,111 @@ export function findPoint(points: PointRecord[], sel: string): { point: PointRec
   return { point, number: i + 1 };
 }
 
+function printListing(points: PointRecord[], dbLocations: string[], out: NodeJS.WritableStream): void {
+  const now = new Date();
+  out.write('\nBackups currently available:\n');
+  points.forEach((p, i) => out.write(`${listingLine(i + 1, p, now)}\n`));
+  out.write(`\nThe current server time is ${serverTime(now)}\n\n`);
+  if (dbLocations.length > 0) {
+    out.write('   Any restore operation will exclude these databases:\n');
+    for (const d of dbLocations) out.write(`   ${d}\n`);
+    out.write(
+      '\n   These are backed up separately by /cluster/bin/db_snapshot and\n' +
+        '   restoring a system snapshot with this tool WILL NOT touch the data,\n' +
+        '   but any configuration files in /etc/ (like /etc/my.cnf ) will be\n' +
+        '   restored to their prior state.\n\n',
+    );
+  }
+}
+
+/** Normalises a --path to "/a/b" bytes as seen from ROOT. */
+function pathArg(p: string): Buffer {
+  if (!p.startsWith('/')) throw usageError(`--path ${p}: must be absolute, as seen from ROOT (e.g. /etc/ssh)`);
+  const norm = path.posix.normalize(p).replace(/\/+$/, '');
+  return Buffer.from(norm);
+}
+
 export async function restoreMain(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
+  if (args.json && !args.list) throw usageError('--json goes with --list');
+  if (args.dryRun && (!args.point || args.yes)) throw usageError('--dry-run needs --point and no --yes');
   const config = loadConfig(args.config);
+  const dbFile = args.dbLocations ?? config.databaseLocations;
+  const dbLocations = loadDbLocations(dbFile, args.dbLocations !== undefined);
   const repoDir = path.resolve(args.repo ?? config.snapshotDir);
   const repo = Repository.open(repoDir, { create: false });
   const { points } = repo.points();
-  const now = new Date();
+  const out = process.stdout;
 
   if (args.list) {
-    if (args.json) {
-      process.stdout.write(`${JSON.stringify(listingJson(points))}\n`);
-      return 0;
-    }
-    process.stdout.write('Backups currently available:\n');
-    points.forEach((p, i) => process.stdout.write(`${listingLine(i + 1, p, now)}\n`));
-    process.stdout.write(`\nThe current server time is ${serverTime(now)}\n`);
+    if (args.json) out.write(`${JSON.stringify(listingJson(points))}\n`);
+    else printListing(points, dbLocations, out);
     return 0;
   }
-  if (!args.point) throw usageError('--point is required (the interactive flow is not available yet)');
-  if (!args.yes) throw usageError('--yes is required (the interactive flow is not available yet)');
-  if (args.dryRun || args.path) throw usageError('--dry-run and --path are not available yet');
-  const { point } = findPoint(points, args.point);
-  const target = path.resolve(args.root);
-  if (!fs.existsSync(target) || !fs.statSync(target).isDirectory()) {
-    throw new SnapError('ROOT_MISSING', `restore target ${target} is not a directory`);
+  const root = checkRoot(args.root);
+  const paths = (args.path ?? []).map(pathArg);
+  if (points.length === 0) throw new SnapError('POINT_NOT_FOUND', `no restore points in ${repoDir}`);
+
+  const prompter = args.yes || args.dryRun ? null : new Prompter(process.stdin, out);
+  let chosen: { point: PointRecord; number: number };
+  try {
+    if (args.point) chosen = findPoint(points, args.point);
+    else {
+      printListing(points, dbLocations, out);
+      for (;;) {
+        const answer = (await prompter!.ask(' Enter the number of the restore point to recover to (or press CTRL-C to exit): ')).trim();
+        if (/^\d+$/.test(answer) && Number(answer) >= 1 && Number(answer) <= points.length) {
+          chosen = findPoint(points, answer);
+          break;
+        }
+        out.write(` There is no restore point ${answer === '' ? '(empty answer)' : answer}; enter a number from 1 to ${points.length}.\n`);
+      }
+    }
+    if (prompter) {
+      out.write('\n ARE YOU SURE? THIS WILL REVERT THE FILESYSTEM TO THIS POINT IN TIME!\n\n');
+      out.write(' Changes since then will be lost, unless a more recent restore point\n exists (if so, you can still roll forward).\n\n');
+      const yes = await prompter.ask("To continue and revert the system to a prior point in time, type 'yes' :");
+      if (yes.trim() !== 'yes') throw new SnapError('ABORTED', 'not confirmed: nothing was changed');
+    }
+  } finally {
+    prompter?.close();
   }
-  if (fs.readdirSync(target).length > 0) {
-    throw usageError(`restore target ${target} is not empty: this version restores only into an empty directory`);
-  }
-  const extractor = new PointExtractor(repo.reader(), {
-    progress: () => undefined,
-    warning: (m) => process.stderr.write(`warning: ${m}\n`),
+
+  const { point, number } = chosen;
+  const result = await restorePoint({
+    root,
+    repoDir,
+    target: point,
+    excludes: config.excludes,
+    dbLocations,
+    paths,
+    dryRun: args.dryRun === true,
+    hooks: {
+      progress: () => undefined,
+      warning: (m) => process.stderr.write(`warning: ${m}\n`),
+      op: (_op, line) => {
+        if (args.dryRun && line) out.write(`${line}\n`);
+      },
+    },
   });
-  const stats = await extractor.extract(point, target);
-  process.stdout.write(`Restored point ${point.id} into ${target}: ${stats.files} files, ${stats.dirs} directories.\n`);
+  const { added, changed, deleted } = result.summary;
+  if (args.dryRun) {
+    out.write(`${added} added, ${changed} changed, ${deleted} deleted (dry run of restore point ${number}: nothing was changed)\n`);
+    return 0;
+  }
+  const preNumber = points.length + 1;
+  out.write(`Restored ${paths.length > 0 ? paths.map(String).join(', ') : root} to restore point ${number} (${point.id}): ${added} added, ${changed} changed, ${deleted} deleted.\n`);
+  out.write(`The state before this restore is restore point ${preNumber} (pre-restore): restore it to roll forward.\n`);
+  if (root === '/' && paths.length === 0) {
+    out.write('Reboot now: running programs and the kernel still use the files they had open before the restore, so the system is only consistent again after a reboot.\n');
+  }
   return 0;
 }
 
 export function runRestore(): Promise<never> {
+  process.on('SIGINT', () => {
+    process.stderr.write('\nsystem_restore: interrupted\n');
+    process.exit(130);
+  });
   return runCommand('system_restore', () => restoreMain(process.argv.slice(2)));
 }

@@ -21,6 +21,15 @@ export const EntryFlag = {
   Deferred: 8,
 } as const;
 
+/**
+ * chattr flags a restore sets: sync (S), immutable (i), append-only (a), nodump (d), noatime (A),
+ * dirsync (D). Others are the filesystem's own (extents, inline data, encryption...) or must be
+ * set before content exists (nocow, compression); they are recorded but never applied.
+ */
+export const RESTORABLE_FS_FLAGS = 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x10000;
+/** Immutable and append-only: they must be lifted before an inode (or a directory's entries) change. */
+export const LOCKING_FS_FLAGS = 0x10 | 0x20;
+
 export interface Xattr {
   name: Buffer;
   value: Buffer;

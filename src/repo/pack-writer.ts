@@ -40,6 +40,8 @@ export class PackWriter {
     private readonly store: LocalStore,
     private readonly known: IdTable,
     private readonly targetBytes = PACK_TARGET_BYTES,
+    /** Told of each sealed pack and its index bytes (the writer thread makes them readable). */
+    private readonly onSeal: (packId: string, index: Buffer) => void = () => undefined,
   ) {}
 
   /** Adds a record unless its blob is already stored; returns whether it was written. */
@@ -91,8 +93,10 @@ export class PackWriter {
     fs.closeSync(pack.fd);
     const packId = idHex(pack.hash.digest());
     this.store.putStaged(pack.staged, `packs/${packId.slice(0, 2)}/${packId}.pack`);
-    this.store.put(`index/${packId}.idx`, encodeIndex(pack.entries));
+    const index = encodeIndex(pack.entries);
+    this.store.put(`index/${packId}.idx`, index);
     this.sealedPacks.push(packId);
+    this.onSeal(packId, index);
   }
 
   /** Drops the open pack (abort path); sealed packs stay as orphans for prune. */

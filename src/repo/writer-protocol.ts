@@ -5,6 +5,8 @@ import type { PointRecord } from './point-record.js';
 export interface WriterInit {
   repoDir: string;
   packTargetBytes?: number;
+  /** Write nothing: keep tree blobs in memory for planning, drop the rest. */
+  dryRun?: boolean;
 }
 
 export type WriterRequest =

@@ -7,6 +7,8 @@ import { BlobKind } from '../model/blob-id.js';
 import { SnapError } from '../model/errors.js';
 import { Repository } from './repository.js';
 import { IdTable } from './id-table.js';
+import { indexTable } from './index-file.js';
+import { decompressPayload } from './compression.js';
 import { PackWriter } from './pack-writer.js';
 import type { WriterInit, WriterReply, WriterRequest } from './writer-protocol.js';
 
@@ -15,8 +17,10 @@ const repo = Repository.open(init.repoDir, { create: false });
 const index = repo.loadIndex();
 const known = new IdTable(Math.max(1024, index.size));
 for (const id of index.allIds()) known.add(id);
-const packs = new PackWriter(repo.store, known, init.packTargetBytes);
+const packs = new PackWriter(repo.store, known, init.packTargetBytes, (packId, idx) => index.addPack(packId, indexTable(idx, packId)));
 const reader = repo.reader(index);
+/** Dry runs store nothing: tree blobs are kept here (to plan from), data blobs are dropped. */
+const dryTrees = new Map<string, Buffer>();
 const port = parentPort!;
 
 function reply(msg: WriterReply, transfer: ArrayBuffer[] = []): void {
@@ -30,6 +34,10 @@ async function handle(req: WriterRequest): Promise<void> {
       const before = packs.bytesWritten;
       let blobsAdded = 0;
       for (const b of req.blobs) {
+        if (init.dryRun) {
+          if (b.kind === BlobKind.Tree) dryTrees.set(Buffer.from(b.id).toString('hex'), await decompressPayload(b.compression, Buffer.from(data.subarray(b.offset, b.offset + b.length))));
+          continue;
+        }
         const added = packs.add({
           id: Buffer.from(b.id),
           kind: b.kind as BlobKind,
@@ -43,7 +51,7 @@ async function handle(req: WriterRequest): Promise<void> {
       return;
     }
     case 'get': {
-      const raw = await reader.read(Buffer.from(req.id));
+      const raw = dryTrees.get(Buffer.from(req.id).toString('hex')) ?? (await reader.read(Buffer.from(req.id)));
       const copy = new Uint8Array(raw);
       reply({ type: 'got', seq: req.seq, raw: copy }, [copy.buffer as ArrayBuffer]);
       return;
@@ -52,6 +60,7 @@ async function handle(req: WriterRequest): Promise<void> {
       reply({ type: 'has-answer', seq: req.seq, has: known.has(req.id) });
       return;
     case 'commit':
+      if (init.dryRun) throw new SnapError('IO', 'a dry run cannot commit a point');
       packs.seal();
       repo.commitPoint(req.point);
       reply({ type: 'committed', seq: req.seq, packs: packs.sealedPacks.length });

@@ -4,7 +4,7 @@
 // `fd` is an open fd of the inode when there is one (files, dirs); else the entry is addressed as
 // `name` relative to `dirfd` without following it (symlinks, devices, FIFOs).
 import * as sys from '../sys/index.js';
-import { type Entry, EntryType } from '../model/entry.js';
+import { type Entry, EntryType, RESTORABLE_FS_FLAGS } from '../model/entry.js';
 import { errnoCode } from '../model/errors.js';
 
 const C = sys.constants;
@@ -46,5 +46,18 @@ export function applyMeta(t: MetaTarget, e: Entry, where: string, hooks: MetaHoo
   }
   if (t.fd !== null) sys.futimens(t.fd, e.mtimeNs, e.mtimeNs);
   else sys.utimensat(t.dirfd, t.name, e.mtimeNs, e.mtimeNs, C.AT_SYMLINK_NOFOLLOW);
-  if (e.fsFlags !== 0 && t.fd !== null) sys.setFlags(t.fd, e.fsFlags);
+  if (t.fd !== null && (e.type === EntryType.File || e.type === EntryType.Dir)) applyFlags(t.fd, e.fsFlags);
+}
+
+/** Sets the restorable chattr bits to `flags`, leaving the filesystem's own bits alone. */
+export function applyFlags(fd: number, flags: number): void {
+  let current: number;
+  try {
+    current = sys.getFlags(fd);
+  } catch (err) {
+    if ((flags & RESTORABLE_FS_FLAGS) === 0) return; // no flags to set on a filesystem without them
+    throw err;
+  }
+  const wanted = (current & ~RESTORABLE_FS_FLAGS) | (flags & RESTORABLE_FS_FLAGS);
+  if (wanted !== current) sys.setFlags(fd, wanted);
 }

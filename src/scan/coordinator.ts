@@ -77,6 +77,9 @@ export class Coordinator {
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: 1000,
+      // Node 20's require(esm) crashes V8 ("IsGraphAsync ... instantiated module") when piscina
+      // require()s our ESM worker; without it piscina falls back to import(), which is sound.
+      execArgv: [...process.execArgv, '--no-experimental-require-module'],
     });
   }
 

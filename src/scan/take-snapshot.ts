@@ -73,8 +73,8 @@ function rootEntry(root: string, subtree: Buffer): Entry {
   }
 }
 
+/** Takes a point under its own lock and writer. */
 export async function takeSnapshot(opts: SnapshotOptions): Promise<SnapshotResult> {
-  const now = opts.now ?? (() => new Date());
   const root = checkRoot(opts.root);
   const repoDir = path.resolve(opts.repoDir);
   const repo = Repository.open(repoDir, { create: true });
@@ -82,54 +82,9 @@ export async function takeSnapshot(opts: SnapshotOptions): Promise<SnapshotResul
   let writer: RepoWriter | null = null;
   try {
     repo.store.clearStaging();
-    const { points } = repo.points();
-    const repoStat = fs.statSync(repoDir, { bigint: true });
-    const repoInRoot = insideRoot(root, repoDir);
-    const emptyDirs = [...opts.dbLocations.map(toLatin1), ...skippedMountsBelow(root)];
-    if (repoInRoot) emptyDirs.push(toLatin1(repoInRoot));
-    const patterns = [...BUILTIN_EXCLUDES, ...opts.excludes];
-
     writer = new RepoWriter({ repoDir });
-    const prev = points.at(-1);
-    let prevRootTree: Buffer | null = null;
-    if (prev) {
-      const top = decodeTree(await writer.get(idFromHex(prev.root)));
-      prevRootTree = top[0]?.subtree ?? null;
-    }
-    const coordinator = new Coordinator(
-      { root, patterns, emptyDirs, repoDev: String(repoStat.dev), repoIno: String(repoStat.ino), chunker: repo.config.chunker, testReadDelayMs: opts.testReadDelayMs, testReadSignal: opts.testReadSignal },
-      writer,
-      opts.hooks,
-      opts.threads,
-    );
-    const started = now();
-    const contents = await coordinator.scan(prevRootTree);
-    const topId = await coordinator.putTree(encodeTree([rootEntry(root, contents)]));
-    const t = coordinator.totals;
-    const point: PointRecord = {
-      format: 1,
-      id: newPointId(started),
-      time: isoWithOffset(started),
-      time_ns: String(BigInt(started.getTime()) * 1000000n),
-      note: opts.note,
-      root: idHex(topId),
-      root_path: root,
-      hostname: os.hostname(),
-      excludes: patterns,
-      db_locations: opts.dbLocations,
-      stats: {
-        files: t.files,
-        dirs: t.dirs,
-        bytes_scanned: t.bytesScanned,
-        bytes_added: t.bytesAdded,
-        files_read: t.filesRead,
-        blobs_added: t.blobsAdded,
-        changed_while_read: t.changedWhileRead,
-      },
-      boot: null,
-    };
-    await writer.commit(point);
-    return { point, totals: t };
+    const result = await scanToPoint(repo, writer, { ...opts, root }, true);
+    return result;
   } catch (err) {
     await writer?.abort();
     throw err;
@@ -137,4 +92,60 @@ export async function takeSnapshot(opts: SnapshotOptions): Promise<SnapshotResul
     await writer?.close();
     lock.release();
   }
+}
+
+/**
+ * The walk and the point record, for a caller that holds the lock and owns the writer (restore
+ * takes its pre-restore point this way, and a dry run scans with `commit` false).
+ */
+export async function scanToPoint(repo: Repository, writer: RepoWriter, opts: SnapshotOptions, commit: boolean): Promise<SnapshotResult> {
+  const now = opts.now ?? (() => new Date());
+  const root = opts.root;
+  const { points } = repo.points();
+  const repoStat = fs.statSync(repo.dir, { bigint: true });
+  const repoInRoot = insideRoot(root, repo.dir);
+  const emptyDirs = [...opts.dbLocations.map(toLatin1), ...skippedMountsBelow(root)];
+  if (repoInRoot) emptyDirs.push(toLatin1(repoInRoot));
+  const patterns = [...BUILTIN_EXCLUDES, ...opts.excludes];
+
+  const prev = points.at(-1);
+  let prevRootTree: Buffer | null = null;
+  if (prev) {
+    const top = decodeTree(await writer.get(idFromHex(prev.root)));
+    prevRootTree = top[0]?.subtree ?? null;
+  }
+  const coordinator = new Coordinator(
+    { root, patterns, emptyDirs, repoDev: String(repoStat.dev), repoIno: String(repoStat.ino), chunker: repo.config.chunker, testReadDelayMs: opts.testReadDelayMs, testReadSignal: opts.testReadSignal },
+    writer,
+    opts.hooks,
+    opts.threads,
+  );
+  const started = now();
+  const contents = await coordinator.scan(prevRootTree);
+  const topId = await coordinator.putTree(encodeTree([rootEntry(root, contents)]));
+  const t = coordinator.totals;
+  const point: PointRecord = {
+    format: 1,
+    id: newPointId(started),
+    time: isoWithOffset(started),
+    time_ns: String(BigInt(started.getTime()) * 1000000n),
+    note: opts.note,
+    root: idHex(topId),
+    root_path: root,
+    hostname: os.hostname(),
+    excludes: patterns,
+    db_locations: opts.dbLocations,
+    stats: {
+      files: t.files,
+      dirs: t.dirs,
+      bytes_scanned: t.bytesScanned,
+      bytes_added: t.bytesAdded,
+      files_read: t.filesRead,
+      blobs_added: t.blobsAdded,
+      changed_while_read: t.changedWhileRead,
+    },
+    boot: null,
+  };
+  if (commit) await writer.commit(point);
+  return { point, totals: t };
 }

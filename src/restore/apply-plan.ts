@@ -1,0 +1,220 @@
+// Runs a restore plan on the live tree under ROOT. Every path is opened beneath the ROOT fd with
+// no symlink followed (safeOpenBeneath), every change is made relative to its parent's fd, and
+// content goes to a temp file in the same directory that is renamed over the old name — running
+// processes keep their old inode and a killed restore never leaves a half-written file under a
+// real name. Errors that mean "already as wanted" (ENOENT on delete, EEXIST on mkdir of a
+// directory) are accepted, which is what lets an interrupted restore converge when run again.
+import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import * as sys from '../sys/index.js';
+import { type Entry, EntryType, LOCKING_FS_FLAGS } from '../model/entry.js';
+import { SnapError, errnoCode } from '../model/errors.js';
+/** Where file content comes from: verified blobs by id. */
+export interface ContentSource {
+  read(id: Buffer): Promise<Buffer>;
+}
+import { applyFlags, applyMeta, type MetaHooks } from './apply-meta.js';
+import type { PlanOp } from './plan-types.js';
+
+const C = sys.constants;
+const DEV_TYPE_BITS: Partial<Record<EntryType, number>> = {
+  [EntryType.CharDev]: C.S_IFCHR,
+  [EntryType.BlockDev]: C.S_IFBLK,
+  [EntryType.Fifo]: C.S_IFIFO,
+};
+
+export interface ApplyStats {
+  ops: number;
+  bytesWritten: number;
+  filesWritten: number;
+}
+
+function split(path: Buffer): { parent: Buffer; name: Buffer } {
+  const i = path.lastIndexOf(0x2f);
+  return { parent: path.subarray(0, Math.max(0, i)), name: path.subarray(i + 1) };
+}
+
+export class PlanApplier {
+  readonly stats: ApplyStats = { ops: 0, bytesWritten: 0, filesWritten: 0 };
+  private cachedDir: { path: string; fd: number } | null = null;
+
+  constructor(
+    private readonly rootFd: number,
+    private readonly reader: ContentSource,
+    private readonly hooks: MetaHooks,
+  ) {}
+
+  /** An fd of the directory at `path` (from ROOT), opened beneath ROOT without symlinks. */
+  private dir(path: Buffer): number {
+    const key = path.toString('latin1');
+    if (this.cachedDir?.path === key) return this.cachedDir.fd;
+    this.dropCache();
+    const rel = path.length === 0 ? Buffer.from('.') : path.subarray(1);
+    const fd = sys.safeOpenBeneath(this.rootFd, rel, C.O_RDONLY | C.O_DIRECTORY);
+    this.cachedDir = { path: key, fd };
+    return fd;
+  }
+
+  private dropCache(): void {
+    if (this.cachedDir) sys.close(this.cachedDir.fd);
+    this.cachedDir = null;
+  }
+
+  close(): void {
+    this.dropCache();
+  }
+
+  async apply(op: PlanOp): Promise<void> {
+    this.stats.ops++;
+    const where = op.path.length === 0 ? '/' : op.path.toString();
+    switch (op.op) {
+      case 'mkdir':
+        return this.mkdir(op.path);
+      case 'create':
+      case 'replace':
+        return this.putInode(op.path, op.entry, where);
+      case 'link':
+        return this.link(op.path, op.to);
+      case 'meta':
+        return this.meta(op.path, op.entry, where);
+      case 'delete':
+        return this.remove(op.path, op.live, where);
+      case 'unlock':
+        return this.unlock(op.path, op.live);
+      case 'parent-mtime':
+        return this.withOpen(op.path, EntryType.Dir, (fd) => sys.futimens(fd, op.live.mtimeNs, op.live.mtimeNs));
+    }
+  }
+
+  private mkdir(path: Buffer): void {
+    const { parent, name } = split(path);
+    const dirfd = this.dir(parent);
+    try {
+      sys.mkdirat(dirfd, name, 0o700);
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw err;
+      const st = sys.fstatat(dirfd, name, C.AT_SYMLINK_NOFOLLOW);
+      if ((Number(st.mode) & C.S_IFMT) !== C.S_IFDIR) throw err;
+    }
+  }
+
+  /** Opens the inode at `path` (never through a symlink) and runs `fn` on its fd. */
+  private withOpen(path: Buffer, type: EntryType, fn: (fd: number) => void): void {
+    if (path.length === 0) return fn(this.dir(path));
+    const { parent, name } = split(path);
+    const flags = type === EntryType.Dir ? C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW : C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK;
+    const fd = sys.openat(this.dir(parent), name, flags);
+    try {
+      fn(fd);
+    } finally {
+      sys.close(fd);
+    }
+  }
+
+  private meta(path: Buffer, e: Entry, where: string): void {
+    if (e.type === EntryType.Dir || e.type === EntryType.File) {
+      if (e.type === EntryType.Dir) this.dropCache(); // its fd may be cached; reopen after
+      return this.withOpen(path, e.type, (fd) => applyMeta({ dirfd: fd, name: Buffer.from('.'), fd }, e, where, this.hooks));
+    }
+    const { parent, name } = split(path);
+    applyMeta({ dirfd: this.dir(parent), name, fd: null }, e, where, this.hooks);
+  }
+
+  private tempName(): Buffer {
+    return Buffer.from(`.rp-restore-${randomBytes(6).toString('hex')}.tmp`);
+  }
+
+  /** Makes the inode under a temp name in the same directory, then renames it over `path`. */
+  private async putInode(path: Buffer, e: Entry, where: string): Promise<void> {
+    const { parent, name } = split(path);
+    const dirfd = this.dir(parent);
+    const tmp = this.tempName();
+    try {
+      if (e.type === EntryType.File) await this.writeFile(dirfd, tmp, e, where);
+      else if (e.type === EntryType.Symlink) {
+        sys.symlinkat(e.target ?? Buffer.alloc(0), dirfd, tmp);
+        applyMeta({ dirfd, name: tmp, fd: null }, e, where, this.hooks);
+      } else {
+        sys.mknodat(dirfd, tmp, DEV_TYPE_BITS[e.type]! | 0o600, e.rdevMajor, e.rdevMinor);
+        applyMeta({ dirfd, name: tmp, fd: null }, e, where, this.hooks);
+      }
+      sys.renameat2(dirfd, tmp, dirfd, name, 0);
+    } catch (err) {
+      try {
+        sys.unlinkat(dirfd, tmp, 0);
+      } catch {
+        // the temp name may not exist yet; a leftover is deleted by the next restore's plan
+      }
+      throw err;
+    }
+  }
+
+  private async writeFile(dirfd: number, tmp: Buffer, e: Entry, where: string): Promise<void> {
+    const fd = sys.openat(dirfd, tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
+    try {
+      let chunk = 0;
+      for (const ext of e.extents) {
+        let pos = ext.offset;
+        while (pos < ext.offset + ext.length) {
+          const ref = e.chunks[chunk++];
+          if (!ref) throw new SnapError('REPO_CORRUPT', `${where}: the point's content list is shorter than the file`);
+          // read() verifies the blob's SHA-256: content that fails it is never written.
+          const data = await this.reader.read(ref.id);
+          sys.pwriteAll(fd, data, pos);
+          pos += data.length;
+          this.stats.bytesWritten += data.length;
+        }
+      }
+      sys.ftruncate(fd, e.size);
+      applyMeta({ dirfd, name: tmp, fd }, e, where, this.hooks);
+      this.stats.filesWritten++;
+    } finally {
+      sys.close(fd);
+    }
+  }
+
+  private link(path: Buffer, to: Buffer): void {
+    const src = split(to);
+    const { parent, name } = split(path);
+    const dirfd = this.dir(parent);
+    const srcfd = sys.safeOpenBeneath(this.rootFd, src.parent.length === 0 ? Buffer.from('.') : src.parent.subarray(1), C.O_RDONLY | C.O_DIRECTORY);
+    const tmp = this.tempName();
+    try {
+      sys.linkat(srcfd, src.name, dirfd, tmp, 0);
+      sys.renameat2(dirfd, tmp, dirfd, name, 0);
+    } finally {
+      sys.close(srcfd);
+    }
+  }
+
+  private remove(path: Buffer, live: Entry, where: string): void {
+    const { parent, name } = split(path);
+    if (live.type === EntryType.Dir) this.dropCache();
+    const dirfd = this.dir(parent);
+    try {
+      sys.unlinkat(dirfd, name, live.type === EntryType.Dir ? C.AT_REMOVEDIR : 0);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT') return;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EBUSY') {
+        this.hooks.warning(`${where}: left in place, it holds files that are not removed (excluded, a mount, or created during the restore)`);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  private unlock(path: Buffer, live: Entry): void {
+    if (live.type !== EntryType.File && live.type !== EntryType.Dir) return;
+    try {
+      this.withOpen(path, live.type, (fd) => applyFlags(fd, sys.getFlags(fd) & ~LOCKING_FS_FLAGS));
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+  }
+}
+
+/** Opens ROOT for a restore (the one path resolved from the process's root). */
+export function openRoot(root: string): number {
+  return fs.openSync(root, C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC);
+}

@@ -1,0 +1,102 @@
+// One restore, start to end, under the repository lock: a pre-restore point of the current state
+// (so the admin can roll forward), then plan = diff(that point, the target point) and apply.
+// A dry run scans the live tree without storing anything and prints the plan instead.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import * as sys from '../sys/index.js';
+import { idFromHex } from '../model/blob-id.js';
+import { SnapError } from '../model/errors.js';
+import { Repository } from '../repo/repository.js';
+import { acquireRepoLock } from '../repo/repo-lock.js';
+import { RepoWriter } from '../repo/repo-writer.js';
+import { decodeTree } from '../repo/tree-codec.js';
+import type { PointRecord } from '../repo/point-record.js';
+import { BUILTIN_EXCLUDES, ExclusionRules, toLatin1 } from '../scan/exclusions.js';
+import { skippedMountsBelow } from '../scan/mounts.js';
+import { checkRoot, insideRoot, scanToPoint } from '../scan/take-snapshot.js';
+import type { ScanHooks } from '../scan/coordinator.js';
+import { PlanApplier, openRoot, type ApplyStats } from './apply-plan.js';
+import { planRestore } from './plan-restore.js';
+import { countOp, describeOp, type PlanOp, type PlanSummary } from './plan-types.js';
+
+export interface RestoreOptions {
+  root: string;
+  repoDir: string;
+  target: PointRecord;
+  /** The current configuration's exclusions and database locations. */
+  excludes: string[];
+  dbLocations: string[];
+  paths: Buffer[];
+  dryRun: boolean;
+  hooks: ScanHooks & { op?(op: PlanOp, line: string | null): void };
+}
+
+export interface RestoreResult {
+  summary: PlanSummary;
+  preRestore: PointRecord | null;
+  applied: ApplyStats | null;
+}
+
+/** What a restore must leave alone: the target point's exclusions and the current ones. */
+export function restoreRules(root: string, repoDir: string, target: PointRecord, excludes: string[], dbLocations: string[]): ExclusionRules {
+  const patterns = [...new Set([...BUILTIN_EXCLUDES, ...target.excludes, ...excludes])];
+  const emptyDirs = [...target.db_locations, ...dbLocations].map(toLatin1);
+  emptyDirs.push(...skippedMountsBelow(root));
+  const repoInRoot = insideRoot(root, repoDir);
+  if (repoInRoot) emptyDirs.push(toLatin1(repoInRoot));
+  return new ExclusionRules(patterns, emptyDirs);
+}
+
+export async function restorePoint(opts: RestoreOptions): Promise<RestoreResult> {
+  const root = checkRoot(opts.root);
+  const repoDir = path.resolve(opts.repoDir);
+  const repo = Repository.open(repoDir, { create: false });
+  const lock = acquireRepoLock(repoDir, 'restore');
+  const writer = new RepoWriter({ repoDir, dryRun: opts.dryRun });
+  try {
+    if (!opts.dryRun) repo.store.clearStaging();
+    const pre = await scanToPoint(repo, writer, { root, repoDir, excludes: opts.excludes, dbLocations: opts.dbLocations, note: 'pre-restore', hooks: opts.hooks }, !opts.dryRun);
+    const topOf = async (p: PointRecord) => {
+      const top = decodeTree(await writer.get(idFromHex(p.root)));
+      if (!top[0]?.subtree) throw new SnapError('REPO_CORRUPT', `point ${p.id} has no root entry`);
+      return top[0];
+    };
+    const plan = planRestore({
+      source: { tree: async (id) => decodeTree(await writer.get(id)) },
+      liveRoot: await topOf(pre.point),
+      targetRoot: await topOf(opts.target),
+      rules: restoreRules(root, repoDir, opts.target, opts.excludes, opts.dbLocations),
+      paths: opts.paths,
+    });
+    const summary: PlanSummary = { added: 0, changed: 0, deleted: 0 };
+    if (opts.dryRun) {
+      for await (const op of plan) {
+        countOp(summary, op);
+        opts.hooks.op?.(op, describeOp(op));
+      }
+      return { summary, preRestore: null, applied: null };
+    }
+    const rootFd = openRoot(root);
+    const reader = { read: (id: Buffer) => writer.get(id) };
+    const applier = new PlanApplier(rootFd, reader, opts.hooks);
+    try {
+      for await (const op of plan) {
+        await applier.apply(op);
+        countOp(summary, op);
+        opts.hooks.op?.(op, describeOp(op));
+      }
+    } finally {
+      applier.close();
+      sys.close(rootFd);
+    }
+    // Restored files must be on disk before the admin reboots into them.
+    execFileSync('sync', ['-f', root]);
+    return { summary, preRestore: pre.point, applied: applier.stats };
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  } finally {
+    await writer.close();
+    lock.release();
+  }
+}
