@@ -30,6 +30,13 @@ export const RESTORABLE_FS_FLAGS = 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x10000;
 /** Immutable and append-only: they must be lifted before an inode (or a directory's entries) change. */
 export const LOCKING_FS_FLAGS = 0x10 | 0x20;
 
+/**
+ * xfs shows a file's ACLs to root a second time as these trusted.* names. They repeat
+ * system.posix_acl_* (restored, which recreates them on xfs) and mean nothing on other
+ * filesystems, so they are neither recorded nor restored nor removed.
+ */
+export const FS_MIRROR_XATTRS: ReadonlySet<string> = new Set(['trusted.SGI_ACL_FILE', 'trusted.SGI_ACL_DEFAULT']);
+
 export interface Xattr {
   name: Buffer;
   value: Buffer;

@@ -129,8 +129,9 @@ export class PlanApplier {
     const { parent, name } = split(path);
     const dirfd = this.dir(parent);
     const tmp = this.tempName();
+    let fd: number | null = null;
     try {
-      if (e.type === EntryType.File) await this.writeFile(dirfd, tmp, e, where);
+      if (e.type === EntryType.File) fd = await this.writeFile(dirfd, tmp, e, where);
       else if (e.type === EntryType.Symlink) {
         sys.symlinkat(e.target ?? Buffer.alloc(0), dirfd, tmp);
         applyMeta({ dirfd, name: tmp, fd: null }, e, where, this.hooks);
@@ -139,6 +140,7 @@ export class PlanApplier {
         applyMeta({ dirfd, name: tmp, fd: null }, e, where, this.hooks);
       }
       sys.renameat2(dirfd, tmp, dirfd, name, 0);
+      if (fd !== null) applyFlags(fd, e.fsFlags);
     } catch (err) {
       try {
         sys.unlinkat(dirfd, tmp, 0);
@@ -146,10 +148,13 @@ export class PlanApplier {
         // the temp name may not exist yet; a leftover is deleted by the next restore's plan
       }
       throw err;
+    } finally {
+      if (fd !== null) sys.close(fd);
     }
   }
 
-  private async writeFile(dirfd: number, tmp: Buffer, e: Entry, where: string): Promise<void> {
+  /** Writes a file's content and metadata (flags excepted) under `tmp`; returns its open fd. */
+  private async writeFile(dirfd: number, tmp: Buffer, e: Entry, where: string): Promise<number> {
     const fd = sys.openat(dirfd, tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
     try {
       let chunk = 0;
@@ -166,23 +171,40 @@ export class PlanApplier {
         }
       }
       sys.ftruncate(fd, e.size);
-      applyMeta({ dirfd, name: tmp, fd }, e, where, this.hooks);
+      applyMeta({ dirfd, name: tmp, fd }, e, where, this.hooks, false);
       this.stats.filesWritten++;
-    } finally {
+      return fd;
+    } catch (err) {
       sys.close(fd);
+      throw err;
     }
   }
 
+  /** Links `path` to the inode restored at `to`, lifting its immutable/append-only meanwhile. */
   private link(path: Buffer, to: Buffer): void {
     const src = split(to);
     const { parent, name } = split(path);
     const dirfd = this.dir(parent);
     const srcfd = sys.safeOpenBeneath(this.rootFd, src.parent.length === 0 ? Buffer.from('.') : src.parent.subarray(1), C.O_RDONLY | C.O_DIRECTORY);
     const tmp = this.tempName();
+    let locked: { fd: number; flags: number } | null = null;
     try {
+      const st = sys.fstatat(srcfd, src.name, C.AT_SYMLINK_NOFOLLOW);
+      if ((Number(st.mode) & C.S_IFMT) === C.S_IFREG) {
+        const fd = sys.openat(srcfd, src.name, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+        const flags = safeFlags(fd);
+        if (flags & LOCKING_FS_FLAGS) {
+          applyFlags(fd, flags & ~LOCKING_FS_FLAGS);
+          locked = { fd, flags };
+        } else sys.close(fd);
+      }
       sys.linkat(srcfd, src.name, dirfd, tmp, 0);
       sys.renameat2(dirfd, tmp, dirfd, name, 0);
     } finally {
+      if (locked) {
+        applyFlags(locked.fd, locked.flags);
+        sys.close(locked.fd);
+      }
       sys.close(srcfd);
     }
   }
@@ -211,6 +233,14 @@ export class PlanApplier {
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
     }
+  }
+}
+
+function safeFlags(fd: number): number {
+  try {
+    return sys.getFlags(fd);
+  } catch {
+    return 0; // a filesystem without chattr flags
   }
 }
 

@@ -3,7 +3,7 @@
 // /proc/self/fd (symlinks, devices, FIFOs), so paths longer than PATH_MAX work.
 import * as sys from '../sys/index.js';
 import type { NativeStat } from '../sys/index.js';
-import { type Entry, EntryType, type Xattr } from '../model/entry.js';
+import { type Entry, EntryType, FS_MIRROR_XATTRS, type Xattr } from '../model/entry.js';
 import { errnoCode } from '../model/errors.js';
 
 const NO_XATTR_SUPPORT = new Set(['ENOTSUP', 'EOPNOTSUPP', 'ENODATA']);
@@ -45,6 +45,7 @@ function collectXattrs(list: () => Buffer[], get: (name: Buffer) => Buffer): Xat
   }
   const out: Xattr[] = [];
   for (const name of names) {
+    if (FS_MIRROR_XATTRS.has(name.toString('latin1'))) continue;
     try {
       out.push({ name: Buffer.from(name), value: Buffer.from(get(name)) });
     } catch (err) {
