@@ -126,6 +126,7 @@ export async function restoreMain(argv: string[]): Promise<number> {
   }
 
   const { point, number } = chosen;
+  changing = !args.dryRun;
   const result = await restorePoint({
     root,
     repoDir,
@@ -150,15 +151,26 @@ export async function restoreMain(argv: string[]): Promise<number> {
   const preNumber = points.length + 1;
   out.write(`Restored ${paths.length > 0 ? paths.map(String).join(', ') : root} to restore point ${number} (${point.id}): ${added} added, ${changed} changed, ${deleted} deleted.\n`);
   out.write(`The state before this restore is restore point ${preNumber} (pre-restore): restore it to roll forward.\n`);
-  if (root === '/' && paths.length === 0) {
-    out.write('Reboot now: running programs and the kernel still use the files they had open before the restore, so the system is only consistent again after a reboot.\n');
-  }
+  const advice = rebootAdvice(root, paths);
+  if (advice) out.write(`${advice}\n`);
   return 0;
 }
 
+/** After a full restore of the running system: why a reboot is due. */
+export function rebootAdvice(root: string, paths: Buffer[]): string | null {
+  if (root !== '/' || paths.length > 0) return null;
+  return (
+    'Reboot now: programs that are running (and the kernel) still use the old versions of the files ' +
+    'that were replaced, so the system is only consistent with the restore point after a reboot.'
+  );
+}
+
+/** Set once the restore starts changing things: until then an interrupt changed nothing. */
+let changing = false;
+
 export function runRestore(): Promise<never> {
   process.on('SIGINT', () => {
-    process.stderr.write('\nsystem_restore: interrupted\n');
+    process.stderr.write(changing ? '\nsystem_restore: interrupted; run the same restore again to finish it\n' : '\nsystem_restore: interrupted: nothing was changed\n');
     process.exit(130);
   });
   return runCommand('system_restore', () => restoreMain(process.argv.slice(2)));
