@@ -32,10 +32,15 @@ test('kill -9 during a snapshot never leaves a listed point; the next one succee
   execFileSync('cp', ['-a', root, path.join(dir, 'stateA')]);
   fill(root, 'B');
 
+  // A 5 ms pause after each file read stretches the run to a few seconds, so every kill lands
+  // inside it (packs sealed by a killed run are reused by the next, which would otherwise soon
+  // finish before the kill).
   for (const delayMs of [150, 400, 700, 1000, 1400, 2000]) {
-    const child = spawnCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--quiet', ...isolated()]);
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    const child = spawnCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--quiet', '--test-read-delay-ms', '5', ...isolated()]);
+    let finished = false;
+    const exited = new Promise<void>((resolve) => child.on('exit', (code) => { finished = code === 0; resolve(); }));
     await sleep(delayMs);
+    assert.equal(finished, false, `the snapshot was still running at ${delayMs} ms`);
     child.kill('SIGKILL');
     await exited;
     assert.equal(listPoints(repo).length, 1, `after a kill at ${delayMs} ms only the first point is listed`);
