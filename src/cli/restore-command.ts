@@ -25,6 +25,7 @@ interface RestoreArgs {
   yes?: boolean;
   dryRun?: boolean;
   path?: string[];
+  wait: string;
 }
 
 function parseArgs(argv: string[]): RestoreArgs {
@@ -39,6 +40,7 @@ function parseArgs(argv: string[]): RestoreArgs {
     .option('--point <n|id>', 'the restore point, by listing number or id')
     .option('--yes', 'no prompts')
     .option('--dry-run', 'print what would change, change nothing')
+    .option('--wait <seconds>', 'wait this long for another snapshot, restore or prune to finish', '0')
     .addOption(new Option('--path <p>', 'restore only this path (repeatable)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .exitOverride()
     .allowExcessArguments(false)
@@ -83,6 +85,7 @@ export async function restoreMain(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args.json && !args.list) throw usageError('--json goes with --list');
   if (args.dryRun && (!args.point || args.yes)) throw usageError('--dry-run needs --point and no --yes');
+  if (!/^\d+(\.\d+)?$/.test(args.wait)) throw usageError(`--wait needs a number of seconds, got '${args.wait}'`);
   const config = loadConfig(args.config);
   const dbFile = args.dbLocations ?? config.databaseLocations;
   const dbLocations = loadDbLocations(dbFile, args.dbLocations !== undefined);
@@ -135,6 +138,8 @@ export async function restoreMain(argv: string[]): Promise<number> {
     dbLocations,
     paths,
     dryRun: args.dryRun === true,
+    minFree: config.minFree,
+    waitSeconds: Number(args.wait),
     hooks: {
       progress: () => undefined,
       warning: (m) => process.stderr.write(`warning: ${m}\n`),

@@ -8,7 +8,8 @@ import { Repository } from '../repo/repository.js';
 import { takeSnapshot, checkRoot } from '../scan/take-snapshot.js';
 import { formatBytes, formatGB, snapshotStamp } from './format.js';
 import { ProgressLine } from './progress.js';
-import { runCommand } from './run-command.js';
+import { runCommand, usageError } from './run-command.js';
+import { checkMain } from './check-command.js';
 
 interface SnapshotArgs {
   root: string;
@@ -19,6 +20,9 @@ interface SnapshotArgs {
   json?: boolean;
   quiet?: boolean;
   threads?: string;
+  wait: string;
+  check?: boolean;
+  readData?: boolean;
   testReadDelayMs?: string;
   testReadSignal?: string;
 }
@@ -33,6 +37,9 @@ function parseArgs(argv: string[]): SnapshotArgs {
     .option('--note <text>', 'a label stored with the point', '')
     .option('--json', 'print one JSON object with the result on stdout')
     .option('--quiet', 'errors only (for cron)')
+    .option('--wait <seconds>', 'wait this long for another snapshot, restore or prune to finish', '0')
+    .option('--check', 'verify the repository instead of taking a snapshot')
+    .option('--read-data', 'with --check: also decompress and re-hash every blob')
     .addOption(new Option('--threads <n>', 'scan threads').hideHelp())
     .addOption(new Option('--test-read-delay-ms <ms>').hideHelp())
     .addOption(new Option('--test-read-signal <file>').hideHelp())
@@ -43,13 +50,22 @@ function parseArgs(argv: string[]): SnapshotArgs {
   return program.opts<SnapshotArgs>();
 }
 
+function seconds(v: string, option: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || !Number.isFinite(n)) throw usageError(`${option} needs a number of seconds, got '${v}'`);
+  return n;
+}
+
 export async function snapshotMain(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
+  const waitSeconds = seconds(args.wait, '--wait');
+  if (args.readData && !args.check) throw usageError('--read-data goes with --check');
   const config = loadConfig(args.config);
   const dbFile = args.dbLocations ?? config.databaseLocations;
   const dbLocations = loadDbLocations(dbFile, args.dbLocations !== undefined);
-  const root = checkRoot(args.root);
   const repoDir = path.resolve(args.repo ?? config.snapshotDir);
+  if (args.check) return checkMain(repoDir, args.readData === true, waitSeconds, args.json === true);
+  const root = checkRoot(args.root);
   // With --json, stdout carries only the JSON object; the seed's texts go to stderr.
   const text = args.quiet ? null : args.json ? process.stderr : process.stdout;
   const say = (s = ''): void => {
@@ -84,6 +100,16 @@ export async function snapshotMain(argv: string[]): Promise<number> {
     threads: args.threads ? Number(args.threads) : undefined,
     testReadDelayMs: args.testReadDelayMs ? Number(args.testReadDelayMs) : undefined,
     testReadSignal: args.testReadSignal,
+    waitSeconds,
+    committed: (point) =>
+      say(`Restore point ${point.id} taken: ${point.stats.files} files, ${formatBytes(point.stats.bytes_scanned)} scanned, ${formatBytes(point.stats.bytes_added)} added.`),
+    minFree: config.minFree,
+    retention: config,
+    retentionHooks: {
+      removed: (p, reason) => say(`Removed restore point ${p.id} taken ${p.time}: ${reason}.`),
+      kept: (reason) => say(`No restore point removed: ${reason}.`),
+      warning: (m) => process.stderr.write(`warning: ${m}\n`),
+    },
     hooks: {
       progress: (p) => progress?.update(p.files, p.bytesScanned),
       warning: (m) => {
@@ -97,10 +123,7 @@ export async function snapshotMain(argv: string[]): Promise<number> {
   const repo = Repository.open(repoDir, { create: false });
   const repoBytes = repo.store.totalBytes();
   const { point } = result;
-  say(
-    `Restore point ${point.id} taken: ${point.stats.files} files, ${formatBytes(point.stats.bytes_scanned)} scanned, ` +
-      `${formatBytes(point.stats.bytes_added)} added; backup dir is now ${formatGB(repoBytes)}.`,
-  );
+  say(`Backup dir size is now ${formatGB(repoBytes)}.`);
   if (args.json) {
     const out = {
       id: point.id,
@@ -113,7 +136,7 @@ export async function snapshotMain(argv: string[]): Promise<number> {
       files_read: point.stats.files_read,
       changed_while_read: point.stats.changed_while_read,
       repo_bytes: repoBytes,
-      pruned: [] as string[],
+      pruned: result.pruned.map((p) => p.id),
       warnings,
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);

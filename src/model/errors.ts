@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'REPO_CORRUPT'
   | 'POINT_NOT_FOUND'
   | 'IO'
+  | 'DISK_FULL'
   | 'ABORTED'
   | 'INTERRUPTED';
 

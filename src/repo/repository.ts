@@ -24,6 +24,22 @@ export interface BrokenPoint {
   error: string;
 }
 
+/**
+ * The repository holds copies of /etc/shadow and every key on the system: it must belong to the
+ * user running us (root) and be writable by nobody else, or anyone could plant content that a
+ * restore writes into /. A readable-by-others repository is tightened to 0700.
+ */
+function checkOwnership(dir: string, st: fs.Stats): void {
+  const uid = process.geteuid?.() ?? 0;
+  if (st.uid !== uid) {
+    throw new SnapError('REPO_INVALID', `repository ${dir} is owned by uid ${st.uid}, not ${uid}: refusing to use it (chown ${uid} ${dir} if it is yours)`, { path: dir });
+  }
+  if (st.mode & 0o022) {
+    throw new SnapError('REPO_INVALID', `repository ${dir} is writable by group or others (mode ${(st.mode & 0o7777).toString(8)}): refusing to use it (chmod 700 ${dir})`, { path: dir });
+  }
+  if (st.mode & 0o077) fs.chmodSync(dir, 0o700);
+}
+
 export class Repository {
   readonly store: LocalStore;
 
@@ -54,6 +70,7 @@ export class Repository {
       }
       return Repository.create(abs);
     }
+    checkOwnership(abs, st);
     let config: RepoConfig;
     try {
       config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as RepoConfig;

@@ -5,6 +5,8 @@ import type { PointRecord } from './point-record.js';
 export interface WriterInit {
   repoDir: string;
   packTargetBytes?: number;
+  /** Stop with DISK_FULL rather than leave less than this free on the repository's filesystem. */
+  minFree?: number;
   /** Write nothing: keep tree blobs in memory for planning, drop the rest. */
   dryRun?: boolean;
 }

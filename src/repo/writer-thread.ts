@@ -2,6 +2,7 @@
 // table), appends blobs, serves reads of stored blobs (previous trees) so the index lives in one
 // thread only, and on commit seals the last pack and then writes the point file — in that order,
 // which is the repository's crash invariant (docs/FORMAT.md).
+import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlobKind } from '../model/blob-id.js';
 import { SnapError } from '../model/errors.js';
@@ -27,6 +28,26 @@ function reply(msg: WriterReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
 }
 
+/** Free space is asked of the filesystem again after this many bytes were written. */
+const SPACE_CHECK_BYTES = 8 * 1024 * 1024;
+let unchecked = Infinity;
+let free = 0;
+
+/** Stops the run (no point is committed) before the repository's filesystem drops below min_free. */
+function reserve(bytes: number): void {
+  if (!init.minFree) return;
+  unchecked += bytes;
+  if (unchecked >= SPACE_CHECK_BYTES) {
+    const s = fs.statfsSync(repo.dir);
+    free = s.bavail * s.bsize;
+    unchecked = 0;
+  }
+  free -= bytes;
+  if (free < init.minFree) {
+    throw new SnapError('DISK_FULL', `stopped before the filesystem of ${repo.dir} went below min_free (${init.minFree} bytes must stay free); no restore point was written, earlier ones are intact`);
+  }
+}
+
 async function handle(req: WriterRequest): Promise<void> {
   switch (req.type) {
     case 'put': {
@@ -38,6 +59,7 @@ async function handle(req: WriterRequest): Promise<void> {
           if (b.kind === BlobKind.Tree) dryTrees.set(Buffer.from(b.id).toString('hex'), await decompressPayload(b.compression, Buffer.from(data.subarray(b.offset, b.offset + b.length))));
           continue;
         }
+        if (!known.has(Buffer.from(b.id))) reserve(b.length + 96);
         const added = packs.add({
           id: Buffer.from(b.id),
           kind: b.kind as BlobKind,

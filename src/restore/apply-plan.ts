@@ -64,9 +64,19 @@ export class PlanApplier {
     this.dropCache();
   }
 
+  /** Runs one op; a failure names the path it was for (and stops the restore). */
   async apply(op: PlanOp): Promise<void> {
     this.stats.ops++;
     const where = op.path.length === 0 ? '/' : op.path.toString();
+    try {
+      await this.run(op, where);
+    } catch (err) {
+      const message = `restoring ${where} failed: ${err instanceof Error ? err.message : String(err)}`;
+      throw err instanceof SnapError ? new SnapError(err.code, message, { path: where, cause: err }) : new SnapError('IO', message, { path: where, cause: err });
+    }
+  }
+
+  private async run(op: PlanOp, where: string): Promise<void> {
     switch (op.op) {
       case 'mkdir':
         return this.mkdir(op.path);

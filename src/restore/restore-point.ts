@@ -13,7 +13,8 @@ import { decodeTree } from '../repo/tree-codec.js';
 import type { PointRecord } from '../repo/point-record.js';
 import { BUILTIN_EXCLUDES, ExclusionRules, toLatin1 } from '../scan/exclusions.js';
 import { skippedMountsBelow } from '../scan/mounts.js';
-import { checkRoot, insideRoot, scanToPoint } from '../scan/take-snapshot.js';
+import { checkRoot, ensureRoom, insideRoot, scanToPoint } from '../scan/take-snapshot.js';
+import { defaultMinFree } from '../retention/apply-retention.js';
 import type { ScanHooks } from '../scan/coordinator.js';
 import { PlanApplier, openRoot, type ApplyStats } from './apply-plan.js';
 import { planRestore } from './plan-restore.js';
@@ -28,6 +29,8 @@ export interface RestoreOptions {
   dbLocations: string[];
   paths: Buffer[];
   dryRun: boolean;
+  minFree?: number | null;
+  waitSeconds?: number;
   hooks: ScanHooks & { op?(op: PlanOp, line: string | null): void };
 }
 
@@ -51,18 +54,24 @@ export async function restorePoint(opts: RestoreOptions): Promise<RestoreResult>
   const root = checkRoot(opts.root);
   const repoDir = path.resolve(opts.repoDir);
   const repo = Repository.open(repoDir, { create: false });
-  const lock = acquireRepoLock(repoDir, 'restore');
-  const writer = new RepoWriter({ repoDir, dryRun: opts.dryRun });
+  const lock = await acquireRepoLock(repoDir, 'restore', opts.waitSeconds);
+  const minFree = opts.minFree ?? defaultMinFree(repoDir);
+  let writer: RepoWriter | null = null;
   try {
-    if (!opts.dryRun) repo.store.clearStaging();
-    const pre = await scanToPoint(repo, writer, { root, repoDir, excludes: opts.excludes, dbLocations: opts.dbLocations, note: 'pre-restore', hooks: opts.hooks }, !opts.dryRun);
+    if (!opts.dryRun) {
+      repo.store.clearStaging();
+      await ensureRoom(repo, { root, repoDir, excludes: opts.excludes, dbLocations: opts.dbLocations, note: 'pre-restore', hooks: opts.hooks }, minFree, new Date());
+    }
+    const w = new RepoWriter({ repoDir, dryRun: opts.dryRun, minFree });
+    writer = w;
+    const pre = await scanToPoint(repo, w, { root, repoDir, excludes: opts.excludes, dbLocations: opts.dbLocations, note: 'pre-restore', hooks: opts.hooks }, !opts.dryRun);
     const topOf = async (p: PointRecord) => {
-      const top = decodeTree(await writer.get(idFromHex(p.root)));
+      const top = decodeTree(await w.get(idFromHex(p.root)));
       if (!top[0]?.subtree) throw new SnapError('REPO_CORRUPT', `point ${p.id} has no root entry`);
       return top[0];
     };
     const plan = planRestore({
-      source: { tree: async (id) => decodeTree(await writer.get(id)) },
+      source: { tree: async (id) => decodeTree(await w.get(id)) },
       liveRoot: await topOf(pre.point),
       targetRoot: await topOf(opts.target),
       rules: restoreRules(root, repoDir, opts.target, opts.excludes, opts.dbLocations),
@@ -77,7 +86,7 @@ export async function restorePoint(opts: RestoreOptions): Promise<RestoreResult>
       return { summary, preRestore: null, applied: null };
     }
     const rootFd = openRoot(root);
-    const reader = { read: (id: Buffer) => writer.get(id) };
+    const reader = { read: (id: Buffer) => w.get(id) };
     const applier = new PlanApplier(rootFd, reader, opts.hooks);
     try {
       for await (const op of plan) {
@@ -93,10 +102,10 @@ export async function restorePoint(opts: RestoreOptions): Promise<RestoreResult>
     execFileSync('sync', ['-f', root]);
     return { summary, preRestore: pre.point, applied: applier.stats };
   } catch (err) {
-    await writer.abort();
+    await writer?.abort();
     throw err;
   } finally {
-    await writer.close();
+    await writer?.close();
     lock.release();
   }
 }

@@ -10,6 +10,8 @@ import { idFromHex, idHex } from '../model/blob-id.js';
 import { SnapError, errnoCode } from '../model/errors.js';
 import { Repository } from '../repo/repository.js';
 import { acquireRepoLock } from '../repo/repo-lock.js';
+import { applyRetention, defaultMinFree, freeBytes, makeRoom, type RetentionHooks } from '../retention/apply-retention.js';
+import type { RetentionConfig } from '../retention/retention-policy.js';
 import { RepoWriter } from '../repo/repo-writer.js';
 import { decodeTree, encodeTree } from '../repo/tree-codec.js';
 import { isoWithOffset, newPointId, type PointRecord } from '../repo/point-record.js';
@@ -30,11 +32,42 @@ export interface SnapshotOptions {
   testReadDelayMs?: number;
   testReadSignal?: string;
   threads?: number;
+  /** Retention after the point is committed; none when absent (restore's pre-restore point). */
+  retention?: RetentionConfig;
+  retentionHooks?: RetentionHooks;
+  /** Bytes to keep free on the repository's filesystem; null = min(5% of it, 2 GiB). */
+  minFree?: number | null;
+  waitSeconds?: number;
+  /** Told as soon as the point is committed (before retention runs). */
+  committed?(point: PointRecord): void;
 }
 
 export interface SnapshotResult {
   point: PointRecord;
   totals: ScanTotals;
+  pruned: PointRecord[];
+}
+
+const noRetentionHooks: RetentionHooks = { removed: () => undefined, kept: () => undefined, warning: () => undefined };
+
+/**
+ * Makes sure the run can start without crossing min_free: removes what retention allows when the
+ * last run's growth would not fit, and refuses to start when even min_free is not there.
+ */
+export async function ensureRoom(repo: Repository, opts: SnapshotOptions, minFree: number, now: Date): Promise<PointRecord[]> {
+  const expected = repo.points().points.at(-1)?.stats.bytes_added ?? 0;
+  let removed: PointRecord[] = [];
+  if (freeBytes(repo.dir) < minFree + expected && opts.retention) {
+    removed = (await makeRoom(repo, opts.retention, minFree, minFree + expected, now, opts.retentionHooks ?? noRetentionHooks)).removed;
+  }
+  const free = freeBytes(repo.dir);
+  if (free < minFree) {
+    throw new SnapError(
+      'DISK_FULL',
+      `only ${free} bytes free on the filesystem of ${repo.dir}; ${minFree} must stay free (min_free) and no restore point may be removed to make room: nothing was written`,
+    );
+  }
+  return removed;
 }
 
 /** The name of the single entry of a point's top tree: ROOT itself, with its own metadata. */
@@ -73,18 +106,27 @@ function rootEntry(root: string, subtree: Buffer): Entry {
   }
 }
 
-/** Takes a point under its own lock and writer. */
+/** Takes a point under its own lock and writer, then applies retention. */
 export async function takeSnapshot(opts: SnapshotOptions): Promise<SnapshotResult> {
   const root = checkRoot(opts.root);
   const repoDir = path.resolve(opts.repoDir);
   const repo = Repository.open(repoDir, { create: true });
-  const lock = acquireRepoLock(repoDir, 'snapshot');
+  const lock = await acquireRepoLock(repoDir, 'snapshot', opts.waitSeconds);
   let writer: RepoWriter | null = null;
   try {
     repo.store.clearStaging();
-    writer = new RepoWriter({ repoDir });
+    const minFree = opts.minFree ?? defaultMinFree(repoDir);
+    const pruned = await ensureRoom(repo, opts, minFree, (opts.now ?? (() => new Date()))());
+    writer = new RepoWriter({ repoDir, minFree });
     const result = await scanToPoint(repo, writer, { ...opts, root }, true);
-    return result;
+    await writer.close();
+    writer = null;
+    opts.committed?.(result.point);
+    if (opts.retention) {
+      const r = await applyRetention(repo, opts.retention, minFree, (opts.now ?? (() => new Date()))(), opts.retentionHooks ?? noRetentionHooks);
+      pruned.push(...r.removed);
+    }
+    return { ...result, pruned };
   } catch (err) {
     await writer?.abort();
     throw err;
@@ -147,5 +189,5 @@ export async function scanToPoint(repo: Repository, writer: RepoWriter, opts: Sn
     boot: null,
   };
   if (commit) await writer.commit(point);
-  return { point, totals: t };
+  return { point, totals: t, pruned: [] };
 }

@@ -1,0 +1,110 @@
+// Reclaims the space of removed points: marks every blob a readable point references, deletes
+// packs with nothing live, repacks packs that are mostly garbage, and removes what crashed runs
+// left (packs without an index, indexes without a pack). Order keeps every listed point
+// restorable at every moment: new packs and indexes are durable before an old index, then its
+// pack, is deleted. Runs under the repository lock.
+import fs from 'node:fs';
+import type { BlobKind } from '../model/blob-id.js';
+import type { Repository } from '../repo/repository.js';
+import { IdTable } from '../repo/id-table.js';
+import { INDEX_ENTRY_BYTES, indexTable, readIndexEntry } from '../repo/index-file.js';
+import { PackWriter } from '../repo/pack-writer.js';
+import { decodeRecord } from '../repo/record.js';
+import { markReachable } from '../repo/reachable.js';
+
+/** A pack with at least this share of dead bytes is rewritten with its live records only. */
+const REPACK_DEAD_SHARE = 0.3;
+
+export interface PruneStats {
+  packsDeleted: number;
+  packsRepacked: number;
+  bytesFreed: number;
+  orphansRemoved: number;
+  skipped: string | null;
+}
+
+export interface PruneOptions {
+  /** Bytes that must stay free on the repository's filesystem: a repack needs room first. */
+  minFree: number;
+  warning(message: string): void;
+}
+
+function freeBytes(dir: string): number {
+  const s = fs.statfsSync(dir);
+  return s.bavail * s.bsize;
+}
+
+const packKey = (p: string): string => `packs/${p.slice(0, 2)}/${p}.pack`;
+
+export async function collectGarbage(repo: Repository, opts: PruneOptions): Promise<PruneStats> {
+  const stats: PruneStats = { packsDeleted: 0, packsRepacked: 0, bytesFreed: 0, orphansRemoved: 0, skipped: null };
+  const store = repo.store;
+  store.clearStaging();
+  const { points, broken } = repo.points();
+  if (broken.length > 0) {
+    // What an unreadable point references is unknown: deleting anything could destroy it.
+    stats.skipped = `point file(s) ${broken.map((b) => b.id).join(', ')} cannot be read; their data is kept (nothing was reclaimed)`;
+    opts.warning(stats.skipped);
+    return stats;
+  }
+  const index = repo.loadIndex();
+  const reader = repo.reader(index);
+  const live = await markReachable(points, { readTree: (id) => reader.read(id) });
+
+  const indexed = new Set<string>();
+  for (const key of store.list('index')) {
+    const packId = key.slice('index/'.length, -'.idx'.length);
+    if (!store.exists(packKey(packId))) {
+      store.delete(key); // an index whose pack is gone (a crash between the two deletes)
+      stats.orphansRemoved++;
+      continue;
+    }
+    indexed.add(packId);
+    const table = indexTable(store.get(key), key);
+    const n = table.length / INDEX_ENTRY_BYTES;
+    let liveBytes = 0;
+    let deadBytes = 0;
+    const keep: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const e = readIndexEntry(table, i);
+      if (live.has(e.id)) {
+        liveBytes += e.recordLength;
+        keep.push(i);
+      } else deadBytes += e.recordLength;
+    }
+    if (deadBytes === 0) continue;
+    const packBytes = store.size(packKey(packId));
+    if (liveBytes === 0) {
+      store.delete(key);
+      store.delete(packKey(packId));
+      stats.packsDeleted++;
+      stats.bytesFreed += packBytes;
+      continue;
+    }
+    if (deadBytes / (liveBytes + deadBytes) < REPACK_DEAD_SHARE) continue;
+    if (freeBytes(repo.dir) < liveBytes + opts.minFree) {
+      opts.warning(`not enough free space to repack ${packId}; it is kept as it is`);
+      continue;
+    }
+    // Copy the live records into a new pack (sealed, with its index, before anything is deleted).
+    const writer = new PackWriter(store, new IdTable(keep.length));
+    for (const i of keep) {
+      const e = readIndexEntry(table, i);
+      const { header, payload } = decodeRecord(store.getRange(packKey(packId), e.offset, e.recordLength), `${packKey(packId)} at ${e.offset}`);
+      writer.add({ id: header.id, kind: header.kind as BlobKind, compression: header.compression, rawLength: header.rawLength, payload, base: header.base });
+    }
+    writer.seal();
+    store.delete(key);
+    store.delete(packKey(packId));
+    stats.packsRepacked++;
+    stats.bytesFreed += packBytes - writer.bytesWritten;
+  }
+  for (const key of store.list('packs')) {
+    const packId = key.slice(key.lastIndexOf('/') + 1, -'.pack'.length);
+    if (indexed.has(packId) || store.exists(`index/${packId}.idx`)) continue;
+    stats.bytesFreed += store.size(key);
+    store.delete(key); // sealed by a run that died before writing its index
+    stats.orphansRemoved++;
+  }
+  return stats;
+}

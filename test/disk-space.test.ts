@@ -1,0 +1,83 @@
+// Never fill the disk: min_free stays free on the repository's filesystem. Retention removes what
+// it may to make room; when that is not enough the snapshot stops cleanly (no point, earlier
+// points intact, repository usable); removing points works on a full disk. On a small loop fs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { withLoopFs } from './helpers/loop-fs.js';
+import { makeTmpDir } from './helpers/tmp.js';
+import { assertTreesEqual } from './helpers/tree-compare.js';
+import { listPoints, restoreInto, runCli, SNAPSHOT_BIN } from './helpers/cli.js';
+
+const free = (dir: string): number => {
+  const s = fs.statfsSync(dir);
+  return s.bavail * s.bsize;
+};
+
+test('min_free: prune to make room, else stop cleanly; deletion works on a full disk', async (t) => {
+  const work = makeTmpDir('rp-space-', t);
+  const root = path.join(work, 'root');
+  fs.mkdirSync(root);
+  await withLoopFs('ext4', 80, async (mnt) => {
+    const repo = path.join(mnt, 'repo');
+    const free0 = free(mnt);
+    const fileSize = Math.floor(free0 * 0.3);
+    const minFree = Math.floor(free0 * 0.25);
+    const conf = path.join(work, 'snap.conf');
+    const config = (minSnapshots: number): void =>
+      fs.writeFileSync(conf, `min_free = ${minFree}\nmin_snapshots = ${minSnapshots}\nprotect_seconds = 0\nmax_size_ratio = 100\n`);
+    const snap = (): ReturnType<typeof runCli> => runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', conf, '--db-locations', '/dev/null', '--json', '--quiet']);
+    const newContent = (): void => fs.writeFileSync(path.join(root, 'data.bin'), randomBytes(fileSize));
+
+    config(1);
+    newContent();
+    assert.equal(snap().status, 0);
+    newContent();
+    assert.equal(snap().status, 0);
+    // The third would cross min_free: retention removes the oldest point to make room.
+    newContent();
+    const third = snap();
+    assert.equal(third.status, 0, third.stderr);
+    assert.equal((JSON.parse(third.stdout) as { pruned: string[] }).pruned.length, 1);
+    assert.ok(free(mnt) >= minFree);
+
+    // With min_snapshots 5 nothing may go: the run stops before crossing min_free.
+    const copy = path.join(work, 'state-before');
+    execFileSync('cp', ['-a', root, copy]); // keeps ns mtimes (fs.cpSync rounds them)
+    config(5);
+    const before = listPoints(repo);
+    newContent();
+    const stopped = snap();
+    assert.equal(stopped.status, 1);
+    assert.match(stopped.stderr, /^system_snapshot: stopped before the filesystem of .* went below min_free .*no restore point was written, earlier ones are intact\n$/);
+    assert.deepEqual(listPoints(repo), before, 'no half point');
+    assert.ok(free(mnt) >= minFree, 'min_free was kept');
+    const out = path.join(work, 'out');
+    fs.mkdirSync(out);
+    assert.equal(restoreInto(repo, before.length, out).status, 0);
+    assertTreesEqual(copy, out, { ignoreRootMeta: true });
+    assert.equal(runCli(SNAPSHOT_BIN, ['--repo', repo, '--check', '--config', '/dev/null']).status, 0, 'the repository is usable');
+
+    // A completely full disk: removing a point (and its data) still works.
+    config(1);
+    const filler = path.join(mnt, 'filler');
+    const fd = fs.openSync(filler, 'w');
+    try {
+      const block = Buffer.alloc(1024 * 1024);
+      for (;;) fs.writeSync(fd, block);
+    } catch (err) {
+      assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+    } finally {
+      fs.closeSync(fd);
+    }
+    const onFull = snap();
+    assert.notEqual(onFull.status, 0, 'not enough room even after pruning');
+    assert.equal(listPoints(repo).length, 1, 'the older point was removed on the full disk');
+    fs.rmSync(filler);
+    const last = snap();
+    assert.equal(last.status, 0, last.stderr);
+  });
+});
