@@ -108,16 +108,16 @@ test('--read-data finds content that fails its SHA-256 even with a consistent re
 test('a repository writable by others or owned by another user is refused', (t) => {
   const { root, repo } = setup(t);
   fs.chmodSync(repo, 0o777);
-  const r = runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', '/dev/null', '--db-locations', '/dev/null']);
+  const r = runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', '/dev/null', '--db-locations', '/dev/null', '--no-boot']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /writable by group or others \(mode 777\): refusing to use it \(chmod 700/);
   fs.chmodSync(repo, 0o755);
   fs.chownSync(repo, 1234, 1234);
-  const r2 = runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', '/dev/null', '--db-locations', '/dev/null']);
+  const r2 = runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', '/dev/null', '--db-locations', '/dev/null', '--no-boot']);
   assert.equal(r2.status, 2);
   assert.match(r2.stderr, /owned by uid 1234, not 0/);
   fs.chownSync(repo, 0, 0);
-  assert.equal(runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--quiet', '--config', '/dev/null', '--db-locations', '/dev/null']).status, 0);
+  assert.equal(runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--quiet', '--config', '/dev/null', '--db-locations', '/dev/null', '--no-boot']).status, 0);
   assert.equal(fs.statSync(repo).mode & 0o777, 0o700, 'a readable-by-others repository is tightened');
   for (const f of fs.readdirSync(path.join(repo, 'points'))) assert.equal(fs.statSync(path.join(repo, 'points', f)).mode & 0o777, 0o600);
 });

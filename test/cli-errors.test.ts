@@ -61,7 +61,7 @@ test('bad config line: exit 2, names file and line', () => {
 test('ROOT missing: exit 2, names ROOT, no repository created', () => {
   const dir = tmp();
   try {
-    const r = runCli(SNAPSHOT_BIN, ['--root', path.join(dir, 'nope'), '--repo', path.join(dir, 'repo'), '--config', '/dev/null', '--db-locations', '/dev/null']);
+    const r = runCli(SNAPSHOT_BIN, ['--root', path.join(dir, 'nope'), '--repo', path.join(dir, 'repo'), '--config', '/dev/null', '--db-locations', '/dev/null', '--no-boot']);
     assert.equal(r.status, 2);
     assertOneLineError(r.stderr, /root .*nope does not exist/);
     assert.equal(fs.existsSync(path.join(dir, 'repo')), false);
@@ -76,7 +76,7 @@ test('repository path is a file: exit 2, names it, the file is untouched', () =>
     const file = path.join(dir, 'repo');
     fs.writeFileSync(file, 'precious');
     fs.mkdirSync(path.join(dir, 'root'));
-    const r = runCli(SNAPSHOT_BIN, ['--root', path.join(dir, 'root'), '--repo', file, '--config', '/dev/null', '--db-locations', '/dev/null']);
+    const r = runCli(SNAPSHOT_BIN, ['--root', path.join(dir, 'root'), '--repo', file, '--config', '/dev/null', '--db-locations', '/dev/null', '--no-boot']);
     assert.equal(r.status, 2);
     assertOneLineError(r.stderr, /repository path .*repo exists and is not a directory/);
     assert.equal(fs.readFileSync(file, 'utf8'), 'precious');
@@ -91,7 +91,7 @@ test('a non-empty directory without repo.json is refused as a repository', () =>
     fs.mkdirSync(path.join(dir, 'repo'));
     fs.writeFileSync(path.join(dir, 'repo', 'data.txt'), 'x');
     fs.mkdirSync(path.join(dir, 'root'));
-    const r = runCli(SNAPSHOT_BIN, ['--root', path.join(dir, 'root'), '--repo', path.join(dir, 'repo'), '--config', '/dev/null', '--db-locations', '/dev/null']);
+    const r = runCli(SNAPSHOT_BIN, ['--root', path.join(dir, 'root'), '--repo', path.join(dir, 'repo'), '--config', '/dev/null', '--db-locations', '/dev/null', '--no-boot']);
     assert.equal(r.status, 2);
     assertOneLineError(r.stderr, /not empty and holds no repository/);
     assert.deepEqual(fs.readdirSync(path.join(dir, 'repo')), ['data.txt']);

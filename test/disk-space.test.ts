@@ -29,7 +29,7 @@ test('min_free: prune to make room, else stop cleanly; deletion works on a full 
     const conf = path.join(work, 'snap.conf');
     const config = (minSnapshots: number): void =>
       fs.writeFileSync(conf, `min_free = ${minFree}\nmin_snapshots = ${minSnapshots}\nprotect_seconds = 0\nmax_size_ratio = 100\n`);
-    const snap = (): ReturnType<typeof runCli> => runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', conf, '--db-locations', '/dev/null', '--json', '--quiet']);
+    const snap = (): ReturnType<typeof runCli> => runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', conf, '--db-locations', '/dev/null', '--no-boot', '--json', '--quiet']);
     const newContent = (): void => fs.writeFileSync(path.join(root, 'data.bin'), randomBytes(fileSize));
 
     config(1);

@@ -91,10 +91,11 @@ test('--dry-run prints the plan and changes nothing, not even a pre-restore poin
   ]) {
     assert.ok(lines.some((l) => l.startsWith(want)), `plan has '${want}':\n${r.stdout}`);
   }
+  assert.equal(lines.at(-2), 'boot area: skipped because --no-boot was given');
   const summary = lines.at(-1)!;
   const m = /^(\d+) added, (\d+) changed, (\d+) deleted \(dry run/.exec(summary);
   assert.ok(m, summary);
-  assert.equal(Number(m[1]) + Number(m[2]) + Number(m[3]), lines.length - 1, 'the count matches the lines');
+  assert.equal(Number(m[1]) + Number(m[2]) + Number(m[3]), lines.length - 2, 'the count matches the lines');
   assert.equal(snapshotOfLive(), liveBefore);
   assert.equal(listPoints(repo).length, 1, 'no pre-restore point');
   assert.deepEqual(fs.readdirSync(path.join(repo, 'tmp')), []);

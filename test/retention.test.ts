@@ -89,10 +89,10 @@ test('the seed texts name each removed point; a point file that cannot be read i
   const first = snapshotJson(root, repo, ['--config', conf]);
   fs.writeFileSync(path.join(repo, 'points', `${first.id}.json`), '{ damaged');
   churn(root, 1);
-  const r = runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', conf, '--db-locations', '/dev/null']);
+  const r = runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', conf, '--db-locations', '/dev/null', '--no-boot']);
   assert.equal(r.status, 0, r.stderr);
   churn(root, 2);
-  const r2 = runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', conf, '--db-locations', '/dev/null']);
+  const r2 = runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', conf, '--db-locations', '/dev/null', '--no-boot']);
   assert.equal(r2.status, 0, r2.stderr);
   assert.ok(fs.existsSync(path.join(repo, 'points', `${first.id}.json`)), 'the unreadable point file stays');
   assert.match(r2.stderr, /point file\(s\) \S+ cannot be read; their data is kept/);
@@ -115,7 +115,7 @@ test('kill -9 during retention and prune: every listed point still restores exac
   fs.writeFileSync(conf, 'max_size_ratio = 1\nmin_snapshots = 1\nprotect_seconds = 0\n');
   for (const delayMs of [300, 600, 900, 1200]) {
     churn(root, 100 + delayMs);
-    const child = spawnCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', conf, '--db-locations', '/dev/null', '--quiet']);
+    const child = spawnCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', conf, '--db-locations', '/dev/null', '--no-boot', '--quiet']);
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     await sleep(delayMs);
     child.kill('SIGKILL');

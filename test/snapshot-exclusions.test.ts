@@ -53,7 +53,7 @@ test('exclusions: built-in patterns, config, databases, repository, pseudo mount
   const dbs = path.join(dir, 'dbs');
   fs.writeFileSync(dbs, '# databases\n/var/lib/mysql\n/var/lib/pgsql/\n');
   // First a point so the repository has content, then bind-mount it inside ROOT.
-  const first = runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', conf, '--db-locations', dbs, '--quiet']);
+  const first = runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', conf, '--db-locations', dbs, '--no-boot', '--quiet']);
   assert.equal(first.status, 0, first.stderr);
   execFileSync('mount', ['--bind', repo, path.join(root, 'srv/repo-bind')]);
   mounts.push(path.join(root, 'srv/repo-bind'));
@@ -62,7 +62,7 @@ test('exclusions: built-in patterns, config, databases, repository, pseudo mount
   mounts.push(path.join(root, 'run/shm'));
   write(root, 'run/shm/volatile');
 
-  const r = runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', conf, '--db-locations', dbs, '--json', '--quiet']);
+  const r = runCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--config', conf, '--db-locations', dbs, '--no-boot', '--json', '--quiet']);
   assert.equal(r.status, 0, r.stderr);
   const out = path.join(dir, 'out');
   fs.mkdirSync(out);

@@ -25,7 +25,7 @@ export function majorMinor(rdev: bigint): string {
 function readSysNumber(file: string): number | null {
   try {
     const n = Number(fs.readFileSync(file, 'utf8').trim());
-    return Number.isSafeInteger(n) && n > 0 ? n : null;
+    return Number.isSafeInteger(n) && n >= 0 ? n : null;
   } catch {
     return null;
   }
@@ -51,7 +51,8 @@ export function openDiskForRead(file: string): OpenDisk {
     const sys = `/sys/dev/block/${majorMinor(st.rdev)}`;
     const sectors = readSysNumber(`${sys}/size`);
     if (sectors === null) throw new SnapError('IO', `cannot read the size of ${file} from ${sys}/size`, { path: file });
-    return { fd, path: file, size: sectors * 512, isBlockDevice: true, sectorSize: readSysNumber(`${sys}/queue/logical_block_size`) ?? 512 };
+    if (sectors === 0) throw new SnapError('IO', `${file} has size 0 (no medium?)`, { path: file });
+    return { fd, path: file, size: sectors * 512, isBlockDevice: true, sectorSize: readSysNumber(`${sys}/queue/logical_block_size`) || 512 };
   } catch (error) {
     fs.closeSync(fd);
     throw error;

@@ -53,6 +53,7 @@ export function listingLine(n: number, p: PointRecord, now: Date): string {
     `at ${d.getHours()} hours, ${d.getMinutes()} min, and ${d.getSeconds()} seconds. ` +
     `( ${days} days, ${hrs} hrs, ${mins} minutes ago)`;
   if (p.note) line += ` [${p.note}]`;
+  if (p.boot) line += ' (with boot area)';
   return line;
 }
 

@@ -26,6 +26,8 @@ interface RestoreArgs {
   dryRun?: boolean;
   path?: string[];
   wait: string;
+  bootDevice?: string;
+  boot: boolean;
 }
 
 function parseArgs(argv: string[]): RestoreArgs {
@@ -41,6 +43,8 @@ function parseArgs(argv: string[]): RestoreArgs {
     .option('--yes', 'no prompts')
     .option('--dry-run', 'print what would change, change nothing')
     .option('--wait <seconds>', 'wait this long for another snapshot, restore or prune to finish', '0')
+    .option('--boot-device <dev>', 'the disk (or disk image) to write the boot area to')
+    .option('--no-boot', 'do not restore the boot area')
     .addOption(new Option('--path <p>', 'restore only this path (repeatable)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .exitOverride()
     .allowExcessArguments(false)
@@ -85,6 +89,7 @@ export async function restoreMain(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args.json && !args.list) throw usageError('--json goes with --list');
   if (args.dryRun && (!args.point || args.yes)) throw usageError('--dry-run needs --point and no --yes');
+  if (args.bootDevice && !args.boot) throw usageError('--boot-device and --no-boot exclude each other');
   if (!/^\d+(\.\d+)?$/.test(args.wait)) throw usageError(`--wait needs a number of seconds, got '${args.wait}'`);
   const config = loadConfig(args.config);
   const dbFile = args.dbLocations ?? config.databaseLocations;
@@ -140,7 +145,9 @@ export async function restoreMain(argv: string[]): Promise<number> {
     dryRun: args.dryRun === true,
     minFree: config.minFree,
     waitSeconds: Number(args.wait),
+    boot: args.boot ? { bootDevice: args.bootDevice } : false,
     hooks: {
+      boot: (line) => out.write(`${line}\n`),
       progress: () => undefined,
       warning: (m) => process.stderr.write(`warning: ${m}\n`),
       op: (_op, line) => {

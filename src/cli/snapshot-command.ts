@@ -21,6 +21,8 @@ interface SnapshotArgs {
   quiet?: boolean;
   threads?: string;
   wait: string;
+  bootDevice?: string;
+  boot: boolean;
   check?: boolean;
   readData?: boolean;
   testReadDelayMs?: string;
@@ -38,6 +40,8 @@ function parseArgs(argv: string[]): SnapshotArgs {
     .option('--json', 'print one JSON object with the result on stdout')
     .option('--quiet', 'errors only (for cron)')
     .option('--wait <seconds>', 'wait this long for another snapshot, restore or prune to finish', '0')
+    .option('--boot-device <dev>', 'the disk (or disk image) whose boot area to save')
+    .option('--no-boot', 'do not save the boot area')
     .option('--check', 'verify the repository instead of taking a snapshot')
     .option('--read-data', 'with --check: also decompress and re-hash every blob')
     .addOption(new Option('--threads <n>', 'scan threads').hideHelp())
@@ -60,6 +64,7 @@ export async function snapshotMain(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const waitSeconds = seconds(args.wait, '--wait');
   if (args.readData && !args.check) throw usageError('--read-data goes with --check');
+  if (args.bootDevice && !args.boot) throw usageError('--boot-device and --no-boot exclude each other');
   const config = loadConfig(args.config);
   const dbFile = args.dbLocations ?? config.databaseLocations;
   const dbLocations = loadDbLocations(dbFile, args.dbLocations !== undefined);
@@ -101,6 +106,8 @@ export async function snapshotMain(argv: string[]): Promise<number> {
     testReadDelayMs: args.testReadDelayMs ? Number(args.testReadDelayMs) : undefined,
     testReadSignal: args.testReadSignal,
     waitSeconds,
+    boot: args.boot ? { bootDevice: args.bootDevice } : false,
+    bootSkipped: (reason) => say(`Boot area not saved: ${reason}.`),
     committed: (point) =>
       say(`Restore point ${point.id} taken: ${point.stats.files} files, ${formatBytes(point.stats.bytes_scanned)} scanned, ${formatBytes(point.stats.bytes_added)} added.`),
     minFree: config.minFree,
@@ -136,6 +143,7 @@ export async function snapshotMain(argv: string[]): Promise<number> {
       files_read: point.stats.files_read,
       changed_while_read: point.stats.changed_while_read,
       repo_bytes: repoBytes,
+      boot: point.boot !== null,
       pruned: result.pruned.map((p) => p.id),
       warnings,
     };

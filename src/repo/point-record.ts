@@ -13,6 +13,18 @@ export interface PointStats {
   changed_while_read: number;
 }
 
+/** Mirrors src/boot's BootRecord (the repository layer does not import boot/). */
+export interface BootRecordJson {
+  device: string;
+  kind: 'mbr' | 'gpt';
+  fingerprint: string;
+  boot_code: string;
+  gap: string;
+  gap_offset: number;
+  gap_length: number;
+  gap_source: string;
+}
+
 export interface PointRecord {
   format: 1;
   id: string;
@@ -25,7 +37,8 @@ export interface PointRecord {
   excludes: string[];
   db_locations: string[];
   stats: PointStats;
-  boot: unknown;
+  /** The boot area saved with the point (src/boot BootRecord), or null. */
+  boot: BootRecordJson | null;
 }
 
 /** Ids sort by time: "20261126T131600Z-3f2a9c". */

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import * as sys from '../sys/index.js';
 import { idFromHex } from '../model/blob-id.js';
+import { applyBootPlan, describeBootPlan, findBootDisk, NO_BOOT, planBootRestore, type BootPlan, type BootRecord } from '../boot/index.js';
 import { SnapError } from '../model/errors.js';
 import { Repository } from '../repo/repository.js';
 import { acquireRepoLock } from '../repo/repo-lock.js';
@@ -31,11 +32,14 @@ export interface RestoreOptions {
   dryRun: boolean;
   minFree?: number | null;
   waitSeconds?: number;
-  hooks: ScanHooks & { op?(op: PlanOp, line: string | null): void };
+  /** Boot area: `false` for --no-boot; else the disk (--boot-device) or the one found for ROOT. */
+  boot?: false | { bootDevice?: string };
+  hooks: ScanHooks & { op?(op: PlanOp, line: string | null): void; boot?(line: string): void };
 }
 
 export interface RestoreResult {
   summary: PlanSummary;
+  boot: BootPlan | null;
   preRestore: PointRecord | null;
   applied: ApplyStats | null;
 }
@@ -48,6 +52,15 @@ export function restoreRules(root: string, repoDir: string, target: PointRecord,
   const repoInRoot = insideRoot(root, repoDir);
   if (repoInRoot) emptyDirs.push(toLatin1(repoInRoot));
   return new ExclusionRules(patterns, emptyDirs);
+}
+
+/** A full restore also plans the boot area; a --path restore never touches it. */
+function planBoot(root: string, opts: RestoreOptions): BootPlan | null {
+  if (opts.paths.length > 0) return null;
+  const now = opts.boot === false ? NO_BOOT : findBootDisk(root, { bootDevice: opts.boot?.bootDevice });
+  const plan = planBootRestore(opts.target.boot as BootRecord | null, now);
+  opts.hooks.boot?.(describeBootPlan(plan));
+  return plan;
 }
 
 export async function restorePoint(opts: RestoreOptions): Promise<RestoreResult> {
@@ -83,7 +96,7 @@ export async function restorePoint(opts: RestoreOptions): Promise<RestoreResult>
         countOp(summary, op);
         opts.hooks.op?.(op, describeOp(op));
       }
-      return { summary, preRestore: null, applied: null };
+      return { summary, boot: planBoot(root, opts), preRestore: null, applied: null };
     }
     const rootFd = openRoot(root);
     const reader = { read: (id: Buffer) => w.get(id) };
@@ -98,9 +111,12 @@ export async function restorePoint(opts: RestoreOptions): Promise<RestoreResult>
       applier.close();
       sys.close(rootFd);
     }
+    // The boot area after the files: GRUB's core.img must match the /boot/grub just restored.
+    const boot = planBoot(root, opts);
+    if (boot?.action === 'write') await applyBootPlan(boot, (hex) => w.get(idFromHex(hex)));
     // Restored files must be on disk before the admin reboots into them.
     execFileSync('sync', ['-f', root]);
-    return { summary, preRestore: pre.point, applied: applier.stats };
+    return { summary, boot, preRestore: pre.point, applied: applier.stats };
   } catch (err) {
     await writer?.abort();
     throw err;

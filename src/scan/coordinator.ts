@@ -41,6 +41,8 @@ interface DirNode {
   hasDeferred: boolean;
   subtrees: Map<string, Buffer>;
   files: Map<string, Entry>;
+  /** The same directory's tree id in the previous point: an equal new id needs no storing. */
+  prevSubtree: Buffer | null;
 }
 
 interface FileJob {
@@ -91,7 +93,7 @@ export class Coordinator {
   async scan(prevRootTree: Buffer | null): Promise<Buffer> {
     await this.putTree(EMPTY_TREE);
     const done = new Promise<void>((resolve) => (this.finish = resolve));
-    const root: DirNode = { relPath: Buffer.alloc(0), parent: null, name: Buffer.alloc(0), tree: null, waiting: 0, hasDeferred: false, subtrees: new Map(), files: new Map() };
+    const root: DirNode = { relPath: Buffer.alloc(0), parent: null, name: Buffer.alloc(0), tree: null, waiting: 0, hasDeferred: false, subtrees: new Map(), files: new Map(), prevSubtree: null };
     this.pushDir(root, prevRootTree);
     this.pump();
     await done;
@@ -125,6 +127,7 @@ export class Coordinator {
   }
 
   private pushDir(node: DirNode, prevSubtree: Buffer | null): void {
+    node.prevSubtree = prevSubtree;
     this.stack.push(async () => {
       const prevTree = prevSubtree ? await this.writer.get(prevSubtree) : null;
       const res = await this.runTask({ kind: 'dir', relPath: node.relPath, prevTree });
@@ -151,7 +154,7 @@ export class Coordinator {
     for (let i = res.subdirs.length - 1; i >= 0; i--) {
       const s = res.subdirs[i]!;
       const name = Buffer.from(s.name);
-      const child: DirNode = { relPath: Buffer.concat([node.relPath, Buffer.from('/'), name]), parent: node, name, tree: null, waiting: 0, hasDeferred: false, subtrees: new Map(), files: new Map() };
+      const child: DirNode = { relPath: Buffer.concat([node.relPath, Buffer.from('/'), name]), parent: node, name, tree: null, waiting: 0, hasDeferred: false, subtrees: new Map(), files: new Map(), prevSubtree: null };
       this.pushDir(child, s.prevSubtree ? Buffer.from(s.prevSubtree) : null);
     }
     await this.putBlobs(res.data, res.blobs);
@@ -223,7 +226,7 @@ export class Coordinator {
       tree = encodeTree(entries);
     }
     node.tree = null;
-    const id = await this.putTree(tree);
+    const id = node.prevSubtree && blobId(tree).equals(node.prevSubtree) ? node.prevSubtree : await this.putTree(tree);
     if (!node.parent) {
       this.rootId = id;
       this.finish?.();
@@ -234,10 +237,15 @@ export class Coordinator {
   }
 
   async putTree(tree: Buffer): Promise<Buffer> {
-    const id = blobId(tree);
-    const { compression, payload } = await compressPayload(tree);
+    return this.putRaw(tree, BlobKind.Tree);
+  }
+
+  /** Stores one blob made outside the pool (trees, boot area images); returns its id. */
+  async putRaw(raw: Buffer, kind: BlobKind): Promise<Buffer> {
+    const id = blobId(raw);
+    const { compression, payload } = await compressPayload(raw);
     const data = new Uint8Array(payload);
-    await this.putBlobs(data, [{ id, kind: BlobKind.Tree, compression, rawLength: tree.length, offset: 0, length: data.length }]);
+    await this.putBlobs(data, [{ id, kind, compression, rawLength: raw.length, offset: 0, length: data.length }]);
     return id;
   }
 

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as sys from '../sys/index.js';
 import { type Entry, EntryType } from '../model/entry.js';
-import { idFromHex, idHex } from '../model/blob-id.js';
+import { BlobKind, idFromHex, idHex } from '../model/blob-id.js';
+import { bootRecordOf, captureBootArea, findBootDisk, type BootRecord } from '../boot/index.js';
 import { SnapError, errnoCode } from '../model/errors.js';
 import { Repository } from '../repo/repository.js';
 import { acquireRepoLock } from '../repo/repo-lock.js';
@@ -40,6 +41,10 @@ export interface SnapshotOptions {
   waitSeconds?: number;
   /** Told as soon as the point is committed (before retention runs). */
   committed?(point: PointRecord): void;
+  /** Boot area: `false` for --no-boot; else the disk to read (--boot-device) or found from ROOT. */
+  boot?: false | { bootDevice?: string };
+  /** Why the boot area was not saved (no boot disk found, unreadable...). */
+  bootSkipped?(reason: string): void;
 }
 
 export interface SnapshotResult {
@@ -106,6 +111,31 @@ function rootEntry(root: string, subtree: Buffer): Entry {
   }
 }
 
+/**
+ * The boot area (boot code, post-MBR gap or BIOS boot partition) of the disk that holds ROOT's
+ * /boot, stored as `boot` blobs in the same point as /boot's files. A disk that cannot be found or
+ * read is not an error: the point has no boot area and the reason is told.
+ */
+async function captureBoot(root: string, opts: SnapshotOptions, coordinator: Coordinator): Promise<BootRecord | null> {
+  if (opts.boot === false) return null;
+  const found = findBootDisk(root, { bootDevice: opts.boot?.bootDevice });
+  if (!found.ok) {
+    if (opts.boot?.bootDevice) throw new SnapError('USAGE', `--boot-device ${opts.boot.bootDevice}: ${found.reason}`);
+    opts.bootSkipped?.(found.reason);
+    return null;
+  }
+  let captured;
+  try {
+    captured = bootRecordOf(captureBootArea(found.disk));
+  } catch (err) {
+    if (opts.boot?.bootDevice) throw err; // asked for by name: its failure is the run's
+    opts.bootSkipped?.(`cannot read the boot area of ${found.disk.device}: ${(err as Error).message}`);
+    return null;
+  }
+  for (const b of captured.blobs) await coordinator.putRaw(b.data, BlobKind.Boot);
+  return captured.record;
+}
+
 /** Takes a point under its own lock and writer, then applies retention. */
 export async function takeSnapshot(opts: SnapshotOptions): Promise<SnapshotResult> {
   const root = checkRoot(opts.root);
@@ -165,6 +195,7 @@ export async function scanToPoint(repo: Repository, writer: RepoWriter, opts: Sn
   const started = now();
   const contents = await coordinator.scan(prevRootTree);
   const topId = await coordinator.putTree(encodeTree([rootEntry(root, contents)]));
+  const boot = await captureBoot(root, opts, coordinator);
   const t = coordinator.totals;
   const point: PointRecord = {
     format: 1,
@@ -186,7 +217,7 @@ export async function scanToPoint(repo: Repository, writer: RepoWriter, opts: Sn
       blobs_added: t.blobsAdded,
       changed_while_read: t.changedWhileRead,
     },
-    boot: null,
+    boot,
   };
   if (commit) await writer.commit(point);
   return { point, totals: t, pruned: [] };

@@ -15,9 +15,12 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Options every test passes so no real /cluster file is read. */
+/**
+ * Options every test passes so no real /cluster file is read and this machine's own disk is never
+ * looked at for a boot area (boot tests name their disk images with --boot-device).
+ */
 export function isolated(extra: string[] = []): string[] {
-  return ['--config', '/dev/null', '--db-locations', '/dev/null', ...extra];
+  return ['--config', '/dev/null', '--db-locations', '/dev/null', '--no-boot', ...extra];
 }
 
 export function runCli(bin: string, args: string[], input?: string): CliResult {
