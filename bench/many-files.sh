@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Many small files: our first and no-change snapshot of COUNT files (0..2 KiB each, unique
+# content, 1000 per directory): wall time, CPU, peak RSS (bar: <= 256 MiB), repository size.
+#   bench/many-files.sh [COUNT]      COUNT defaults to 1000000; 100000 is a quick check (~1-2 min)
+# Environment: WORK [/var/tmp/rp-bench/many], KEEP [0] keeps the tree and repository,
+#   NO_BUILD [0] skips tsc, PROFILE [0] also writes a --cpu-prof summary of each step.
+set -euo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+
+COUNT=${1:-${COUNT:-1000000}}
+WORK=${WORK:-/var/tmp/rp-bench/many}
+check_work_dir "$WORK"
+TREE=$WORK/tree
+REPO=$WORK/repo
+
+mkdir -p "$WORK/logs"
+: >"$WORK/results.tsv"
+build_ts
+ensure_time
+rm -rf "$TREE" "$REPO"
+log "generating $COUNT files in $TREE"
+t0=$(date +%s)
+node "$PROJ/dist/bench/tree-tools.js" gen-many "$TREE" --count "$COUNT" >"$WORK/logs/gen.json"
+log "generated in $(( $(date +%s) - t0 )) s: $(cat "$WORK/logs/gen.json")"
+cat >"$WORK/meta.json" <<EOF
+{
+  "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  "tree": "$COUNT files of 0..2 KiB (unique content), 1000 per directory: $(cat "$WORK/logs/gen.json" | tr -d '"{}')",
+  "machine": "$(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p')), $(free -h | awk 'NR==2{print $2}') RAM, kernel $(uname -r)",
+  "cache": "warm (files were just written; page cache never dropped)"
+}
+EOF
+
+for step in first nochange; do
+  if [ "${PROFILE:-0}" = 1 ]; then
+    mkdir -p "$WORK/profile/$step"
+    NODE_FLAGS="--cpu-prof --cpu-prof-dir=$WORK/profile/$step" ours_cmd "$TREE" "$REPO"
+    measure "$step" ours "$REPO" "${OURS_CMD[@]}"
+    node "$PROJ/dist/bench/cpuprofile-top.js" --top 25 "$WORK/profile/$step"/*.cpuprofile >"$WORK/profile-$step.md" 2>&1 || true
+  else
+    ours_cmd "$TREE" "$REPO"
+    measure "$step" ours "$REPO" "${OURS_CMD[@]}"
+  fi
+done
+measure find find "" sh -c 'exec find "$1" -printf "%s %T@\n" >/dev/null' find "$TREE"
+
+node "$PROJ/dist/bench/e2e-report.js" --work "$WORK" --kind many --out "${OUT:-$WORK/many-files-$COUNT.md}"
+if [ "${KEEP:-0}" != 1 ]; then
+  log "removing tree and repository (KEEP=1 keeps them)"
+  rm -rf "$TREE" "$REPO"
+fi
