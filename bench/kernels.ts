@@ -233,6 +233,7 @@ async function main(): Promise<void> {
   const scanDir = path.join(tmpRoot, 'scan');
   makeScanDir(scanDir, scanCount);
   const C = sys.constants;
+  const statOut = new BigInt64Array(sys.STAT_FIELD_COUNT); // one array for the whole walk
   try {
     await runGroup('scan', { ...fast, iterations: 5 }, [
       {
@@ -245,6 +246,25 @@ async function main(): Promise<void> {
           try {
             let total = 0n;
             for (const d of sys.readdirAt(fd)) total += sys.fstatat(fd, d.name, C.AT_SYMLINK_NOFOLLOW).size;
+            return total;
+          } finally {
+            sys.close(fd);
+          }
+        },
+      },
+      {
+        name: `readdirPacked + fstatatInto (${scanCount} files)`,
+        bytes: 0,
+        items: scanCount,
+        itemLabel: 'files',
+        fn: () => {
+          const fd = fs.openSync(scanDir, C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC);
+          try {
+            let total = 0n;
+            sys.forEachPackedName(sys.readdirPacked(fd), (name) => {
+              sys.fstatatInto(fd, name, C.AT_SYMLINK_NOFOLLOW, statOut);
+              total += statOut[sys.STAT_FIELDS.size]!;
+            });
             return total;
           } finally {
             sys.close(fd);
@@ -278,6 +298,20 @@ async function main(): Promise<void> {
           const fd = fs.openSync(scanDir, C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC);
           try {
             return sys.readdirAt(fd).length;
+          } finally {
+            sys.close(fd);
+          }
+        },
+      },
+      {
+        name: `readdirPacked only (${scanCount})`,
+        bytes: 0,
+        items: scanCount,
+        itemLabel: 'files',
+        fn: () => {
+          const fd = fs.openSync(scanDir, C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC);
+          try {
+            return sys.readdirPacked(fd).count;
           } finally {
             sys.close(fd);
           }

@@ -33,7 +33,8 @@ constexpr Entry kFunctions[] = {
     {"ftruncate", Ftruncate},     {"fsync", Fsync},
     {"fdatasync", Fdatasync},     {"pwrite", Pwrite},
     {"flock", Flock},             {"getFlags", GetFlags},
-    {"setFlags", SetFlags},
+    {"setFlags", SetFlags},       {"fstatatInto", FstatatInto},
+    {"fstatInto", FstatInto},     {"readdirPacked", ReaddirPacked},
 };
 
 }  // namespace

@@ -19,9 +19,12 @@ Napi::Value FRemoveXattr(const Napi::CallbackInfo& info);
 // stat.cc
 Napi::Value Fstatat(const Napi::CallbackInfo& info);
 Napi::Value Fstat(const Napi::CallbackInfo& info);
+Napi::Value FstatatInto(const Napi::CallbackInfo& info);
+Napi::Value FstatInto(const Napi::CallbackInfo& info);
 
 // dir.cc
 Napi::Value ReaddirAt(const Napi::CallbackInfo& info);
+Napi::Value ReaddirPacked(const Napi::CallbackInfo& info);
 
 // open.cc
 Napi::Value Openat(const Napi::CallbackInfo& info);

@@ -1,8 +1,13 @@
 // stat.cc - fstatat/fstat returning every field as a BigInt (inode numbers, sizes and ns times do
 // not fit a double) plus split device numbers as plain numbers for convenience.
+// fstatatInto/fstatInto are the allocation-free variants for hot loops: they write the fields
+// into a caller-owned BigInt64Array (layout kStatFields below = STAT_FIELDS in src/sys/native.ts)
+// and read a Buffer name in place, so a call creates no JS value and touches no heap.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+
+#include <cstring>
 
 #include "args.h"
 #include "functions.h"
@@ -38,6 +43,132 @@ Napi::Object StatToObject(Napi::Env env, const struct stat& st) {
   return o;
 }
 
+// BigInt64Array slots written by FillStat; keep in step with STAT_FIELDS in src/sys/native.ts.
+enum StatField : size_t {
+  kDev, kIno, kMode, kNlink, kUid, kGid, kRdev, kSize, kBlocks,
+  kAtimeNs, kMtimeNs, kCtimeNs, kBlksize, kRdevMajor, kRdevMinor,
+  kStatFields  // = 15, the minimum length of `out`
+};
+
+// Unsigned kernel fields (dev, ino, rdev) keep their 64-bit pattern: a value >= 2^63 reads back
+// negative, BigInt.asUintN(64, v) recovers it.
+void FillStat(int64_t* out, const struct stat& st) {
+  out[kDev] = static_cast<int64_t>(st.st_dev);
+  out[kIno] = static_cast<int64_t>(st.st_ino);
+  out[kMode] = static_cast<int64_t>(st.st_mode);
+  out[kNlink] = static_cast<int64_t>(st.st_nlink);
+  out[kUid] = static_cast<int64_t>(st.st_uid);
+  out[kGid] = static_cast<int64_t>(st.st_gid);
+  out[kRdev] = static_cast<int64_t>(st.st_rdev);
+  out[kSize] = static_cast<int64_t>(st.st_size);
+  out[kBlocks] = static_cast<int64_t>(st.st_blocks);
+  out[kAtimeNs] = TimespecToNs(st.st_atim);
+  out[kMtimeNs] = TimespecToNs(st.st_mtim);
+  out[kCtimeNs] = TimespecToNs(st.st_ctim);
+  out[kBlksize] = static_cast<int64_t>(st.st_blksize);
+  out[kRdevMajor] = static_cast<int64_t>(major(st.st_rdev));
+  out[kRdevMinor] = static_cast<int64_t>(minor(st.st_rdev));
+}
+
+void CheckStatus(Napi::Env env, napi_status status) {
+  if (status != napi_ok) throw Napi::Error::New(env);
+}
+
+// The `out` argument: a BigInt64Array of at least kStatFields elements. One napi call on success.
+int64_t* StatOutArg(const Napi::CallbackInfo& info, size_t index) {
+  napi_env env = info.Env();
+  napi_value value = info[index];
+  bool isTypedArray = false;
+  CheckStatus(env, napi_is_typedarray(env, value, &isTypedArray));
+  napi_typedarray_type type = napi_uint8_array;
+  size_t length = 0;
+  void* data = nullptr;
+  if (isTypedArray) {
+    CheckStatus(env, napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr));
+  }
+  if (!isTypedArray || type != napi_bigint64_array) {
+    throw ArgTypeError(info.Env(), ArgName(index, "out") + " must be a BigInt64Array");
+  }
+  if (length < kStatFields || data == nullptr) {
+    throw ArgTypeError(info.Env(),
+                       ArgName(index, "out") + " must have at least " +
+                           std::to_string(static_cast<size_t>(kStatFields)) + " elements, got " +
+                           std::to_string(length),
+                       "ERR_INVALID_ARG_VALUE");
+  }
+  return static_cast<int64_t*>(data);
+}
+
+// A name/path argument made NUL-terminated without touching the heap when it is short (every
+// real directory entry name is <= 255 bytes): a Buffer's bytes are read in place and copied to
+// the stack, a string is encoded straight into it. Same rules as BytesArg: string (UTF-8) or
+// Buffer/Uint8Array, no embedded NUL.
+class NameArg {
+ public:
+  NameArg(const Napi::CallbackInfo& info, size_t index, const char* what) {
+    napi_env env = info.Env();
+    napi_value value = info[index];
+    bool isTypedArray = false;
+    CheckStatus(env, napi_is_typedarray(env, value, &isTypedArray));
+    if (isTypedArray) {
+      napi_typedarray_type type = napi_uint8_array;
+      size_t length = 0;
+      void* data = nullptr;
+      CheckStatus(env, napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr));
+      if (type != napi_uint8_array) {
+        throw ArgTypeError(info.Env(), ArgName(index, what) + " must be a string or Buffer");
+      }
+      Assign(static_cast<const char*>(data), length);
+    } else {
+      napi_valuetype valueType = napi_undefined;
+      CheckStatus(env, napi_typeof(env, value, &valueType));
+      if (valueType != napi_string) {
+        throw ArgTypeError(info.Env(), ArgName(index, what) + " must be a string or Buffer");
+      }
+      size_t copied = 0;
+      CheckStatus(env, napi_get_value_string_utf8(env, value, inline_, sizeof inline_, &copied));
+      // Encoding stops early (at a character boundary) when the buffer is too small; anything
+      // that came within a UTF-8 sequence of the end is redone at full length.
+      if (copied + 4 >= sizeof inline_) {
+        heap_ = Napi::Value(env, value).As<Napi::String>().Utf8Value();
+        data_ = heap_.c_str();
+        length_ = heap_.size();
+      } else {
+        data_ = inline_;
+        length_ = copied;
+      }
+    }
+    if (length_ > 0 && std::memchr(data_, '\0', length_) != nullptr) {
+      throw ArgTypeError(info.Env(), ArgName(index, what) + " must not contain null bytes",
+                         "ERR_INVALID_ARG_VALUE");
+    }
+  }
+  NameArg(const NameArg&) = delete;
+  NameArg& operator=(const NameArg&) = delete;
+
+  const char* c_str() const { return data_; }
+  // Owned copy for error messages (the slow path only).
+  std::string str() const { return std::string(data_, length_); }
+
+ private:
+  void Assign(const char* bytes, size_t length) {
+    if (length < sizeof inline_) {
+      if (length > 0) std::memcpy(inline_, bytes, length);
+      inline_[length] = '\0';
+      data_ = inline_;
+    } else {
+      heap_.assign(bytes, length);
+      data_ = heap_.c_str();
+    }
+    length_ = length;
+  }
+
+  char inline_[1024];
+  std::string heap_;
+  const char* data_ = inline_;
+  size_t length_ = 0;
+};
+
 }  // namespace
 
 Napi::Value Fstatat(const Napi::CallbackInfo& info) {
@@ -62,6 +193,37 @@ Napi::Value Fstat(const Napi::CallbackInfo& info) {
     throw ErrnoError(env, err, "fstat");
   }
   return StatToObject(env, st);
+}
+
+// fstatatInto(dirfd, name, flags, out: BigInt64Array) -> undefined
+Napi::Value FstatatInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int dirfd = DirFdArg(info, 0);
+  NameArg name(info, 1, "name");
+  int flags = IntArg(info, 2, "flags");
+  int64_t* out = StatOutArg(info, 3);
+  struct stat st;
+  if (RetryEintr([&] { return fstatat(dirfd, name.c_str(), &st, flags); }) < 0) {
+    int err = errno;
+    std::string path = name.str();
+    throw ErrnoError(env, err, "fstatat", &path);
+  }
+  FillStat(out, st);
+  return env.Undefined();
+}
+
+// fstatInto(fd, out: BigInt64Array) -> undefined
+Napi::Value FstatInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  int64_t* out = StatOutArg(info, 1);
+  struct stat st;
+  if (RetryEintr([&] { return fstat(fd, &st); }) < 0) {
+    int err = errno;
+    throw ErrnoError(env, err, "fstat");
+  }
+  FillStat(out, st);
+  return env.Undefined();
 }
 
 }  // namespace restore_native

@@ -1,73 +1,136 @@
-// The read side's table of every stored blob: id -> (pack, record offset, length, kind). Built from
-// the index files; entries stay in the files' own 88-byte tables (no JS object per blob), and one
-// IdTable maps ids to a global entry number.
-import type { BlobKind } from '../model/blob-id.js';
+// The read side's table of every stored blob: id -> (pack, record offset, length, kind). Rows stay
+// in the index files' own 88-byte tables; the hash table holds only u32 row numbers and compares
+// ids against the rows (4 bytes a slot, no second copy of the ids, no JS object per blob).
+// With `lazyData`, only tree and boot rows are loaded at first: a snapshot of an unchanged tree
+// never needs the data rows, which are nearly all of them; loadData() adds them when needed.
+import { BlobKind } from '../model/blob-id.js';
 import { SnapError } from '../model/errors.js';
 import { INDEX_ENTRY_BYTES, indexTable, readIndexEntry, type IndexEntry } from './index-file.js';
-import { IdTable } from './id-table.js';
 import type { LocalStore } from './local-store.js';
 
 export interface BlobLocation extends IndexEntry {
   packId: string;
 }
 
+const ID = 32;
+
 export class BlobIndex {
-  private readonly ids = new IdTable(4096);
   private readonly packIds: string[] = [];
   private readonly tables: Buffer[] = [];
-  private readonly firstEntry: number[] = [];
-  private total = 0;
+  private readonly firstRow: number[] = [];
+  private rows = 0;
+  private slots = new Uint32Array(1024); // row + 1; 0 = empty
+  private count = 0;
+  private dataLoaded = true;
+  /** Packs whose data rows a lazy load left out. */
+  private readonly partial = new Set<string>();
+  private store: LocalStore | null = null;
 
-  static load(store: LocalStore): BlobIndex {
+  static load(store: LocalStore, opts: { lazyData?: boolean } = {}): BlobIndex {
     const index = new BlobIndex();
-    for (const key of store.list('index')) {
-      const packId = key.slice('index/'.length, -'.idx'.length);
-      if (!store.exists(`packs/${packId.slice(0, 2)}/${packId}.pack`)) continue; // orphan index
-      index.addPack(packId, indexTable(store.get(key), key));
-    }
+    index.store = store;
+    index.dataLoaded = !opts.lazyData;
+    index.loadFiles((kind) => !opts.lazyData || kind !== BlobKind.Data);
     return index;
   }
 
+  private loadFiles(want: (kind: BlobKind) => boolean, only?: ReadonlySet<string>): void {
+    const store = this.store!;
+    for (const key of store.list('index')) {
+      const packId = key.slice('index/'.length, -'.idx'.length);
+      if (only && !only.has(packId)) continue;
+      if (!store.exists(`packs/${packId.slice(0, 2)}/${packId}.pack`)) continue; // orphan index
+      const table = indexTable(store.get(key), key);
+      const n = table.length / INDEX_ENTRY_BYTES;
+      const keep: number[] = [];
+      for (let i = 0; i < n; i++) if (want(table.readUInt8(i * INDEX_ENTRY_BYTES + 32) as BlobKind)) keep.push(i);
+      if (keep.length === n) {
+        this.addPack(packId, table);
+        continue;
+      }
+      this.partial.add(packId);
+      if (keep.length > 0) this.addPack(packId, Buffer.concat(keep.map((i) => table.subarray(i * INDEX_ENTRY_BYTES, (i + 1) * INDEX_ENTRY_BYTES))));
+    }
+  }
+
+  /** Adds the data rows a lazy load left out (a snapshot that stores content, a restore). */
+  loadData(): void {
+    if (this.dataLoaded) return;
+    this.dataLoaded = true;
+    const packs = new Set(this.partial);
+    this.partial.clear();
+    this.loadFiles((kind) => kind === BlobKind.Data, packs);
+  }
+
+  private idOf(row: number): Buffer {
+    let lo = 0;
+    let hi = this.firstRow.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.firstRow[mid]! <= row) lo = mid;
+      else hi = mid - 1;
+    }
+    const o = (row - this.firstRow[lo]!) * INDEX_ENTRY_BYTES;
+    return this.tables[lo]!.subarray(o, o + ID);
+  }
+
+  private slotOf(id: Uint8Array): number {
+    const mask = this.slots.length - 1;
+    let slot = ((id[0]! | (id[1]! << 8) | (id[2]! << 16) | (id[3]! << 24)) >>> 0) & mask;
+    for (;;) {
+      const v = this.slots[slot]!;
+      if (v === 0 || this.idOf(v - 1).equals(id)) return slot;
+      slot = (slot + 1) & mask;
+    }
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    this.slots = new Uint32Array(old.length * 2);
+    for (const v of old) if (v !== 0) this.slots[this.slotOf(this.idOf(v - 1))] = v;
+  }
+
+  /** Makes a pack's rows findable (a duplicate id keeps its first location). */
   addPack(packId: string, table: Buffer): void {
-    const n = table.length / INDEX_ENTRY_BYTES;
     this.packIds.push(packId);
     this.tables.push(table);
-    this.firstEntry.push(this.total);
-    for (let i = 0; i < n; i++) this.ids.add(table.subarray(i * INDEX_ENTRY_BYTES, i * INDEX_ENTRY_BYTES + 32), this.total + i);
-    this.total += n;
+    this.firstRow.push(this.rows);
+    const n = table.length / INDEX_ENTRY_BYTES;
+    for (let i = 0; i < n; i++) {
+      if ((this.count + 1) * 10 > this.slots.length * 7) this.grow();
+      const id = table.subarray(i * INDEX_ENTRY_BYTES, i * INDEX_ENTRY_BYTES + ID);
+      const slot = this.slotOf(id);
+      if (this.slots[slot] === 0) {
+        this.slots[slot] = this.rows + i + 1;
+        this.count++;
+      }
+    }
+    this.rows += n;
   }
 
   get size(): number {
-    return this.ids.size;
+    return this.count;
   }
 
   has(id: Uint8Array): boolean {
-    return this.ids.has(id);
-  }
-
-  /** Every stored id, for seeding the writer's dedup table. */
-  *allIds(): Generator<Buffer> {
-    for (const table of this.tables) {
-      for (let o = 0; o < table.length; o += INDEX_ENTRY_BYTES) yield table.subarray(o, o + 32);
-    }
+    return this.slots[this.slotOf(id)] !== 0;
   }
 
   locate(id: Uint8Array): BlobLocation {
-    const n = this.ids.get(id);
-    if (n === undefined) {
-      throw new SnapError('REPO_CORRUPT', `blob ${Buffer.from(id).toString('hex')} is missing from the repository`);
+    let v = this.slots[this.slotOf(id)]!;
+    if (v === 0 && !this.dataLoaded) {
+      this.loadData();
+      v = this.slots[this.slotOf(id)]!;
     }
+    if (v === 0) throw new SnapError('REPO_CORRUPT', `blob ${Buffer.from(id).toString('hex')} is missing from the repository`);
+    const row = v - 1;
     let lo = 0;
-    let hi = this.firstEntry.length - 1;
+    let hi = this.firstRow.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.firstEntry[mid]! <= n) lo = mid;
+      if (this.firstRow[mid]! <= row) lo = mid;
       else hi = mid - 1;
     }
-    return { ...readIndexEntry(this.tables[lo]!, n - this.firstEntry[lo]!), packId: this.packIds[lo]! };
-  }
-
-  kindOf(id: Uint8Array): BlobKind {
-    return this.locate(id).kind;
+    return { ...readIndexEntry(this.tables[lo]!, row - this.firstRow[lo]!), packId: this.packIds[lo]! };
   }
 }

@@ -1,7 +1,16 @@
 // zstd for blob payloads. Level 3 is zstd's default: near level-9 ratios on text at several
 // hundred MB/s per core; kept as one constant so bench/ can weigh it.
-import { compress, decompress } from '@mongodb-js/zstd';
+// The package's own wrapper drops the level argument (bench/ found it), so the napi binding is
+// called directly. Each call runs on libuv's pool: callers start many before awaiting any
+// (BlobSink), since one awaited call at a time costs ~60 us even for a few bytes.
+import { createRequire } from 'node:module';
 import { Compression } from './record.js';
+
+interface ZstdBinding {
+  compress(data: Buffer, level: number): Promise<Buffer>;
+  decompress(data: Buffer): Promise<Buffer>;
+}
+const { compress, decompress } = createRequire(import.meta.url)('@mongodb-js/zstd/bindings.js') as ZstdBinding;
 
 export const ZSTD_LEVEL = 3;
 /** Below this, a zstd frame costs more than it saves. */

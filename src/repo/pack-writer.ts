@@ -8,7 +8,12 @@ import { idHex } from '../model/blob-id.js';
 import { encodeIndex, type IndexEntry } from './index-file.js';
 import { PACK_MAGIC, RECORD_HEADER_BYTES, encodeRecordHeader, type Compression } from './record.js';
 import type { LocalStore } from './local-store.js';
-import type { IdTable } from './id-table.js';
+
+/** What the writer asks before storing a blob: is it stored already? `add` records a new one. */
+export interface KnownIds {
+  has(id: Uint8Array): boolean;
+  add(id: Uint8Array): boolean;
+}
 
 /** 32 MiB: few enough files for a large repository, small enough to repack cheaply. */
 export const PACK_TARGET_BYTES = 32 * 1024 * 1024;
@@ -38,7 +43,7 @@ export class PackWriter {
 
   constructor(
     private readonly store: LocalStore,
-    private readonly known: IdTable,
+    private readonly known: KnownIds,
     private readonly targetBytes = PACK_TARGET_BYTES,
     /** Told of each sealed pack and its index bytes (the writer thread makes them readable). */
     private readonly onSeal: (packId: string, index: Buffer) => void = () => undefined,

@@ -119,11 +119,11 @@ export class Repository {
     this.store.put(`points/${point.id}.json`, `${JSON.stringify(point, null, 2)}\n`);
   }
 
-  loadIndex(): BlobIndex {
-    return BlobIndex.load(this.store);
+  loadIndex(opts: { lazyData?: boolean } = {}): BlobIndex {
+    return BlobIndex.load(this.store, opts);
   }
 
-  reader(index = this.loadIndex()): BlobReader {
-    return new BlobReader(this.store, index);
+  reader(index?: BlobIndex, opts: { lazyData?: boolean } = {}): BlobReader {
+    return new BlobReader(this.store, index ?? this.loadIndex(opts));
   }
 }

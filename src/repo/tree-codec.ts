@@ -29,6 +29,16 @@ function entrySize(e: Entry): number {
 
 /** Sorts in place and encodes. Duplicate names are a bug upstream: refuse them. */
 export function encodeTree(entries: Entry[]): Buffer {
+  return encodeTreeWithOffsets(entries).tree;
+}
+
+/**
+ * Encodes, and tells where each directory entry's 32-byte subtree id sits in the result (in the
+ * sorted order of `entries`), so a tree encoded before its subdirectories are done can have their
+ * ids patched in place.
+ */
+export function encodeTreeWithOffsets(entries: Entry[]): { tree: Buffer; subtreeOffsets: Map<Entry, number> } {
+  const subtreeOffsets = new Map<Entry, number>();
   entries.sort((a, b) => compareNames(a.name, b.name));
   let size = MAGIC.length + 4;
   for (let i = 0; i < entries.length; i++) {
@@ -38,7 +48,8 @@ export function encodeTree(entries: Entry[]): Buffer {
     }
     size += entrySize(e);
   }
-  const buf = Buffer.allocUnsafe(size);
+  // Its own memory, not a slice of Node's shared pool: trees are passed between threads.
+  const buf = Buffer.allocUnsafeSlow(size);
   MAGIC.copy(buf, 0);
   buf.writeUInt32LE(entries.length, 4);
   let o = 8;
@@ -87,6 +98,7 @@ export function encodeTree(entries: Entry[]): Buffer {
       }
     } else if (e.type === EntryType.Dir) {
       if (!e.subtree) throw new Error(`directory entry without subtree: ${e.name.toString('latin1')}`);
+      subtreeOffsets.set(e, o);
       o += e.subtree.copy(buf, o, 0, ID_BYTES);
     } else if (e.type === EntryType.Symlink) {
       const t = e.target ?? Buffer.alloc(0);
@@ -96,7 +108,7 @@ export function encodeTree(entries: Entry[]): Buffer {
     }
   }
   if (o !== size) throw new Error(`tree encoder size mismatch ${o} != ${size}`);
-  return buf;
+  return { tree: buf, subtreeOffsets };
 }
 
 /** Decodes a tree blob. Names and values are copies, safe to keep after `buf` is dropped. */

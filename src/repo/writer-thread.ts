@@ -15,10 +15,18 @@ import type { WriterInit, WriterReply, WriterRequest } from './writer-protocol.j
 
 const init = workerData as WriterInit;
 const repo = Repository.open(init.repoDir, { create: false });
-const index = repo.loadIndex();
-const known = new IdTable(Math.max(1024, index.size));
-for (const id of index.allIds()) known.add(id);
-const packs = new PackWriter(repo.store, known, init.packTargetBytes, (packId, idx) => index.addPack(packId, indexTable(idx, packId)));
+// Trees only at first: an unchanged tree's snapshot never needs the data rows (nearly all rows).
+const index = repo.loadIndex({ lazyData: true });
+/** Ids in the open pack; sealed packs are in `index`. Together: what is already stored. */
+let openPackIds = new IdTable(1024);
+const known = {
+  has: (id: Uint8Array): boolean => index.has(id) || openPackIds.has(id),
+  add: (id: Uint8Array): boolean => !index.has(id) && openPackIds.add(id),
+};
+const packs = new PackWriter(repo.store, known, init.packTargetBytes, (packId, idx) => {
+  index.addPack(packId, indexTable(idx, packId));
+  openPackIds = new IdTable(1024);
+});
 const reader = repo.reader(index);
 /** Dry runs store nothing: tree blobs are kept here (to plan from), data blobs are dropped. */
 const dryTrees = new Map<string, Buffer>();
@@ -59,6 +67,7 @@ async function handle(req: WriterRequest): Promise<void> {
           if (b.kind === BlobKind.Tree) dryTrees.set(Buffer.from(b.id).toString('hex'), await decompressPayload(b.compression, Buffer.from(data.subarray(b.offset, b.offset + b.length))));
           continue;
         }
+        if (b.kind !== BlobKind.Tree) index.loadData(); // dedup of content needs every row
         if (!known.has(Buffer.from(b.id))) reserve(b.length + 96);
         const added = packs.add({
           id: Buffer.from(b.id),

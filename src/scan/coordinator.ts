@@ -39,10 +39,11 @@ interface DirNode {
   tree: Buffer | null;
   waiting: number;
   hasDeferred: boolean;
-  subtrees: Map<string, Buffer>;
   files: Map<string, Entry>;
   /** The same directory's tree id in the previous point: an equal new id needs no storing. */
   prevSubtree: Buffer | null;
+  /** Where this directory's subtree id goes in its parent's encoded tree. */
+  offsetInParent: number;
 }
 
 interface FileJob {
@@ -55,7 +56,7 @@ interface FileJob {
 }
 
 /** Bytes handed to the writer and not yet acknowledged before the walk pauses. */
-const WRITER_BACKLOG_BYTES = 96 * 1024 * 1024;
+const WRITER_BACKLOG_BYTES = 32 * 1024 * 1024;
 
 export class Coordinator {
   private readonly pool: Piscina;
@@ -93,7 +94,7 @@ export class Coordinator {
   async scan(prevRootTree: Buffer | null): Promise<Buffer> {
     await this.putTree(EMPTY_TREE);
     const done = new Promise<void>((resolve) => (this.finish = resolve));
-    const root: DirNode = { relPath: Buffer.alloc(0), parent: null, name: Buffer.alloc(0), tree: null, waiting: 0, hasDeferred: false, subtrees: new Map(), files: new Map(), prevSubtree: null };
+    const root: DirNode = { relPath: Buffer.alloc(0), parent: null, name: Buffer.alloc(0), tree: null, waiting: 0, hasDeferred: false, files: new Map(), prevSubtree: null, offsetInParent: -1 };
     this.pushDir(root, prevRootTree);
     this.pump();
     await done;
@@ -129,8 +130,7 @@ export class Coordinator {
   private pushDir(node: DirNode, prevSubtree: Buffer | null): void {
     node.prevSubtree = prevSubtree;
     this.stack.push(async () => {
-      const prevTree = prevSubtree ? await this.writer.get(prevSubtree) : null;
-      const res = await this.runTask({ kind: 'dir', relPath: node.relPath, prevTree });
+      const res = await this.runTask({ kind: 'dir', relPath: node.relPath, prevTreeId: prevSubtree });
       if (!res.ok) {
         if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes(res.code)) {
           this.hooks.warning(`directory vanished during the snapshot, recorded empty: ${res.path}`);
@@ -154,7 +154,7 @@ export class Coordinator {
     for (let i = res.subdirs.length - 1; i >= 0; i--) {
       const s = res.subdirs[i]!;
       const name = Buffer.from(s.name);
-      const child: DirNode = { relPath: Buffer.concat([node.relPath, Buffer.from('/'), name]), parent: node, name, tree: null, waiting: 0, hasDeferred: false, subtrees: new Map(), files: new Map(), prevSubtree: null };
+      const child: DirNode = { relPath: Buffer.concat([node.relPath, Buffer.from('/'), name]), parent: node, name, tree: null, waiting: 0, hasDeferred: false, files: new Map(), prevSubtree: null, offsetInParent: s.offset };
       this.pushDir(child, s.prevSubtree ? Buffer.from(s.prevSubtree) : null);
     }
     await this.putBlobs(res.data, res.blobs);
@@ -206,10 +206,13 @@ export class Coordinator {
     if (--job.node.waiting === 0) await this.complete(job.node);
   }
 
-  /** All children known: fill in subtree ids and deferred files, store the tree, go up. */
+  /**
+   * All children known: store the tree and go up. Subdirectory ids were patched into the encoded
+   * tree as each finished; only a directory with deferred (large) files is decoded and re-encoded.
+   */
   private async complete(node: DirNode): Promise<void> {
     let tree = node.tree!;
-    if (node.subtrees.size > 0 || node.hasDeferred) {
+    if (node.hasDeferred) {
       const entries: Entry[] = [];
       for (const e of decodeTree(tree)) {
         const key = e.name.toString('latin1');
@@ -219,8 +222,6 @@ export class Coordinator {
           entries.push(read);
           continue;
         }
-        const sub = node.subtrees.get(key);
-        if (sub) e.subtree = sub;
         entries.push(e);
       }
       tree = encodeTree(entries);
@@ -232,7 +233,7 @@ export class Coordinator {
       this.finish?.();
       return;
     }
-    node.parent.subtrees.set(node.name.toString('latin1'), id);
+    id.copy(node.parent.tree!, node.offsetInParent);
     if (--node.parent.waiting === 0) await this.complete(node.parent);
   }
 

@@ -187,7 +187,7 @@ export async function scanToPoint(repo: Repository, writer: RepoWriter, opts: Sn
     prevRootTree = top[0]?.subtree ?? null;
   }
   const coordinator = new Coordinator(
-    { root, patterns, emptyDirs, repoDev: String(repoStat.dev), repoIno: String(repoStat.ino), chunker: repo.config.chunker, testReadDelayMs: opts.testReadDelayMs, testReadSignal: opts.testReadSignal },
+    { root, patterns, emptyDirs, repoDir: repo.dir, repoDev: String(repoStat.dev), repoIno: String(repoStat.ino), chunker: repo.config.chunker, testReadDelayMs: opts.testReadDelayMs, testReadSignal: opts.testReadSignal },
     writer,
     opts.hooks,
     opts.threads,

@@ -1,10 +1,18 @@
 // at-calls.ts - validated wrappers for the calls that name an entry relative to a directory fd
-// (the *at family, readdirAt, renameat2, mknodat, utimensat).
+// (the *at family, readdirAt, renameat2, mknodat, utimensat), and the allocation-free scan calls
+// (readdirPacked, fstatatInto, fstatInto) the snapshot walker runs once per file.
 // Invariants: every `name` is one component (assertName), so a call only reaches an entry directly
 // inside `dirfd`; fds are opened O_CLOEXEC (as libuv does) so child processes never inherit them;
 // calls that can choose default to NOT following a final symlink — a restore must never act on
 // a symlink's target. fchmodat cannot choose (Linux has no flag): see its comment.
-import { native, type NativeDirEntry, type NativeStat, type PathArg } from './native.js';
+import {
+  native,
+  STAT_FIELD_COUNT,
+  type NativeDirEntry,
+  type NativeStat,
+  type PackedDir,
+  type PathArg,
+} from './native.js';
 import {
   assertBigInt,
   assertBits,
@@ -183,3 +191,90 @@ export function utimensat(
   native.utimensat(dirfd, name, atimeNs, mtimeNs, flags);
 }
 
+
+// ---- Scan hot path: one call per file of a server, so the checks below allocate nothing. ----
+// Each fast check accepts exactly what the general assert* accepts; only when it fails does the
+// general assert run, to throw its usual ERR_INVALID_ARG_* error.
+
+const SLASH = 0x2f;
+const DOT = 0x2e;
+
+/** assertName's rule without the Buffer.from a string costs there. */
+function isNameFast(name: unknown): boolean {
+  if (typeof name === 'string') {
+    return name.length > 0 && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
+  }
+  if (!Buffer.isBuffer(name)) return false;
+  const n = name.length;
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) {
+    const b = name[i];
+    if (b === SLASH || b === 0) return false;
+  }
+  return !(name[0] === DOT && (n === 1 || (n === 2 && name[1] === DOT)));
+}
+
+function isFdFast(fd: unknown): boolean {
+  return typeof fd === 'number' && (fd | 0) === fd && fd >= 0;
+}
+
+function checkStatOut(out: unknown): asserts out is BigInt64Array {
+  if (out instanceof BigInt64Array && out.length >= STAT_FIELD_COUNT) return;
+  const error = new TypeError(
+    out instanceof BigInt64Array
+      ? `out must have at least ${STAT_FIELD_COUNT} elements, got ${out.length}`
+      : 'out must be a BigInt64Array',
+  ) as TypeError & { code: string };
+  error.code = out instanceof BigInt64Array ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE';
+  throw error;
+}
+
+/**
+ * readdirAt's listing packed into one Buffer of NUL-terminated names plus one Uint8Array of
+ * d_types (same entries, same order; '.' and '..' skipped; the fd stays open).
+ */
+export function readdirPacked(dirfd: number): PackedDir {
+  if (!isFdFast(dirfd)) assertFd(dirfd, 'dirfd');
+  return native.readdirPacked(dirfd);
+}
+
+/**
+ * Calls fn for every entry of a readdirPacked result, in order. `name` is a subarray VIEW of
+ * packed.names (no copy): Buffer.from(name) it to keep it apart from the listing's memory.
+ */
+export function forEachPackedName(
+  packed: PackedDir,
+  fn: (name: Buffer, type: number, index: number) => void,
+): void {
+  const { names, types, count } = packed;
+  const end = names.length;
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    let stop = start;
+    while (stop < end && names[stop] !== 0) stop++;
+    if (stop === end) throw new RangeError(`forEachPackedName: names ends inside entry ${i} of ${count}`);
+    fn(names.subarray(start, stop), types[i]!, i);
+    start = stop + 1;
+  }
+}
+
+/**
+ * fstatat into a caller-owned BigInt64Array (length >= STAT_FIELD_COUNT, slots STAT_FIELDS):
+ * allocates nothing, so one array can serve a whole walk. dirfd must be an open fd (no AT_FDCWD);
+ * name one component (a Buffer is used in place). flags is explicit: pass AT_SYMLINK_NOFOLLOW
+ * to stat a symlink itself.
+ */
+export function fstatatInto(dirfd: number, name: PathArg, flags: number, out: BigInt64Array): void {
+  if (!isFdFast(dirfd)) assertFd(dirfd, 'dirfd');
+  if (!isNameFast(name)) assertName(name);
+  if (typeof flags !== 'number' || flags >>> 0 !== flags) assertBits(flags, 'flags');
+  checkStatOut(out);
+  native.fstatatInto(dirfd, name, flags, out);
+}
+
+/** fstat into a caller-owned BigInt64Array; see fstatatInto. */
+export function fstatInto(fd: number, out: BigInt64Array): void {
+  if (!isFdFast(fd)) assertFd(fd);
+  checkStatOut(out);
+  native.fstatInto(fd, out);
+}

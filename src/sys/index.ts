@@ -7,8 +7,16 @@
 // Mapping these codes to the project's own error type is left to the callers' layer.
 import { native } from './native.js';
 
-export type { NativeAddon, NativeConstants, NativeDirEntry, NativeError, NativeStat, PathArg } from './native.js';
-export { findProjectRoot, native } from './native.js';
+export type {
+  NativeAddon,
+  NativeConstants,
+  NativeDirEntry,
+  NativeError,
+  NativeStat,
+  PackedDir,
+  PathArg,
+} from './native.js';
+export { findProjectRoot, native, STAT_FIELD_COUNT, STAT_FIELDS } from './native.js';
 export * from './at-calls.js';
 export * from './fd-calls.js';
 export * from './xattr.js';

@@ -37,6 +37,44 @@ export interface NativeDirEntry {
   type: number;
 }
 
+/**
+ * readdirPacked result: the listing of readdirAt in three values. `names` holds every name
+ * followed by a 0 byte (names never contain NUL), in the same order as `types` (d_type per entry,
+ * constants.DT_*; DT_UNKNOWN possible). Iterate with forEachPackedName.
+ */
+export interface PackedDir {
+  names: Buffer;
+  types: Uint8Array;
+  count: number;
+}
+
+/**
+ * Slots of the BigInt64Array that fstatatInto/fstatInto fill (layout fixed by native/src/stat.cc).
+ * Times are ns since the epoch (negative before 1970). dev, ino and rdev are unsigned in the
+ * kernel and stored as their 64-bit pattern: BigInt.asUintN(64, out[STAT_FIELDS.ino]) for the
+ * (theoretical) values >= 2^63.
+ */
+export const STAT_FIELDS = Object.freeze({
+  dev: 0,
+  ino: 1,
+  mode: 2,
+  nlink: 3,
+  uid: 4,
+  gid: 5,
+  rdev: 6,
+  size: 7,
+  blocks: 8,
+  atimeNs: 9,
+  mtimeNs: 10,
+  ctimeNs: 11,
+  blksize: 12,
+  rdevMajor: 13,
+  rdevMinor: 14,
+} as const);
+
+/** Minimum length of the array passed to fstatatInto/fstatInto. */
+export const STAT_FIELD_COUNT = 15;
+
 /** Error thrown by every native call: a Node-style system error. */
 export interface NativeError extends Error {
   code: string;
@@ -120,8 +158,12 @@ export interface NativeAddon {
   // stat.cc
   fstatat(dirfd: number, name: PathArg, flags: number): NativeStat;
   fstat(fd: number): NativeStat;
+  /** Fills out[0..14] (STAT_FIELDS); TypeError unless out is a BigInt64Array of length >= 15. */
+  fstatatInto(dirfd: number, name: PathArg, flags: number, out: BigInt64Array): undefined;
+  fstatInto(fd: number, out: BigInt64Array): undefined;
   // dir.cc
   readdirAt(dirfd: number): NativeDirEntry[];
+  readdirPacked(dirfd: number): PackedDir;
   // open.cc
   openat(dirfd: number, name: PathArg, flags: number, mode: number): number;
   openat2(dirfd: number, path: PathArg, flags: number, mode: number, resolve: number): number;

@@ -1,40 +1,46 @@
-// Collects the blobs one task produces: hashes raw content (SHA-256 = id), compresses, and packs
-// the payloads into one contiguous buffer so a task result crosses threads as a single copy.
+// Collects the blobs one task produces: hashes raw content (SHA-256 = id) at once, compresses in
+// the background (all of a task's compressions run concurrently on libuv's pool), and packs the
+// payloads into one contiguous buffer so a task result crosses threads as a single copy.
 import { blobId, idHex, BlobKind } from '../model/blob-id.js';
 import { compressPayload } from '../repo/compression.js';
 import type { BlobDesc } from './protocol.js';
 
-export class BlobSink {
-  private readonly payloads: Buffer[] = [];
-  private readonly descs: BlobDesc[] = [];
-  private readonly seen = new Set<string>();
-  private size = 0;
+interface Pending {
+  id: Buffer;
+  kind: BlobKind;
+  rawLength: number;
+  packed: Promise<{ compression: number; payload: Buffer }>;
+}
 
-  /** Hashes and stores `raw`, returns its id. Duplicates within the task are stored once. */
-  async add(raw: Buffer, kind: BlobKind = BlobKind.Data): Promise<Buffer> {
+export class BlobSink {
+  private readonly pending: Pending[] = [];
+  private readonly seen = new Set<string>();
+
+  /** Hashes `raw` and queues it; returns its id. Duplicates within the task are stored once. */
+  add(raw: Buffer, kind: BlobKind = BlobKind.Data): Buffer {
     const id = blobId(raw);
     const key = idHex(id);
     if (this.seen.has(key)) return id;
     this.seen.add(key);
-    const { compression, payload } = await compressPayload(raw);
-    this.descs.push({ id, kind, compression, rawLength: raw.length, offset: this.size, length: payload.length });
-    this.payloads.push(payload);
-    this.size += payload.length;
+    const packed = compressPayload(raw);
+    packed.catch(() => undefined); // awaited in finish(); never an unhandled rejection meanwhile
+    this.pending.push({ id, kind, rawLength: raw.length, packed });
     return id;
   }
 
-  get bytes(): number {
-    return this.size;
-  }
-
-  /** One standalone buffer (never a view of Node's shared pool), safe to transfer onwards. */
-  finish(): { data: Uint8Array; blobs: BlobDesc[] } {
-    const data = new Uint8Array(this.size);
+  /** Waits for the compressions; one standalone buffer (never a view of Node's shared pool). */
+  async finish(): Promise<{ data: Uint8Array; blobs: BlobDesc[] }> {
+    const packed = await Promise.all(this.pending.map((p) => p.packed));
+    const size = packed.reduce((n, p) => n + p.payload.length, 0);
+    const data = new Uint8Array(size);
+    const blobs: BlobDesc[] = [];
     let o = 0;
-    for (const p of this.payloads) {
-      data.set(p, o);
-      o += p.length;
-    }
-    return { data, blobs: this.descs };
+    packed.forEach(({ compression, payload }, i) => {
+      const p = this.pending[i]!;
+      data.set(payload, o);
+      blobs.push({ id: p.id, kind: p.kind, compression, rawLength: p.rawLength, offset: o, length: payload.length });
+      o += payload.length;
+    });
+    return { data, blobs };
   }
 }

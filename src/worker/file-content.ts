@@ -82,7 +82,7 @@ export async function readChunks(
       if (!whole && !atExtentEnd && avail < chunker.params.max) break;
       const len = whole ? avail : chunker.cut(buf, pos, avail);
       const piece = buf.subarray(pos, pos + len);
-      chunks.push({ id: await sink.add(piece), length: len });
+      chunks.push({ id: sink.add(piece), length: len });
       pos += len;
     }
     offsetInExtent += pos;

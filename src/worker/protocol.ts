@@ -12,6 +12,8 @@ export interface ScanWorkerInit {
   patterns: string[];
   /** latin1 paths from ROOT kept as empty directories (db locations, pseudo mounts, repository). */
   emptyDirs: string[];
+  /** The repository: workers read the previous point's trees from it themselves. */
+  repoDir: string;
   /** The repository directory's dev and ino (decimal), excluded wherever it shows up. */
   repoDev: string;
   repoIno: string;
@@ -45,12 +47,15 @@ export interface DirTask {
   kind: 'dir';
   /** Path from ROOT as bytes: empty for ROOT itself, else "/a/b". */
   relPath: Uint8Array;
-  prevTree: Uint8Array | null;
+  /** The same directory's tree id in the previous point (read by the worker), or null. */
+  prevTreeId: Uint8Array | null;
 }
 
 export interface SubdirRef {
   name: Uint8Array;
   prevSubtree: Uint8Array | null;
+  /** Where this subdirectory's subtree id goes in the parent's encoded tree. */
+  offset: number;
 }
 
 /** A changed file too large for the directory task's read budget: read by FileTasks. */

@@ -6,7 +6,7 @@ import * as sys from '../sys/index.js';
 import type { NativeStat } from '../sys/index.js';
 import { type Entry, EntryFlag, EntryType, entryTypeFromMode } from '../model/entry.js';
 import { errnoCode } from '../model/errors.js';
-import { decodeTree, encodeTree } from '../repo/tree-codec.js';
+import { decodeTree, encodeTreeWithOffsets } from '../repo/tree-codec.js';
 import { EMPTY_TREE_ID } from '../repo/empty-tree.js';
 import { BlobSink } from './blob-sink.js';
 import { dataExtents, readChunks } from './file-content.js';
@@ -17,10 +17,35 @@ import type { WorkerContext } from './worker-context.js';
 /** Files up to this size are read inside the directory task... */
 const INLINE_FILE_MAX = 8 * 1024 * 1024;
 /** ...while the task has read less than this; the rest go to file tasks. */
-const DIR_TASK_READ_BUDGET = 32 * 1024 * 1024;
+const DIR_TASK_READ_BUDGET = 16 * 1024 * 1024;
 
 export function emptyStats(): TaskStats {
   return { files: 0, dirs: 0, bytesScanned: 0, filesRead: 0, bytesRead: 0, changedWhileRead: 0 };
+}
+
+const F = sys.STAT_FIELDS;
+
+/** The fields the walk uses, read out of fstatatInto's slots (dev, ino, rdev are unsigned). */
+function statFromSlots(v: BigInt64Array): NativeStat {
+  return {
+    dev: BigInt.asUintN(64, v[F.dev]!),
+    ino: BigInt.asUintN(64, v[F.ino]!),
+    mode: v[F.mode]!,
+    nlink: v[F.nlink]!,
+    uid: v[F.uid]!,
+    gid: v[F.gid]!,
+    rdev: BigInt.asUintN(64, v[F.rdev]!),
+    size: v[F.size]!,
+    blksize: v[F.blksize]!,
+    blocks: v[F.blocks]!,
+    atimeNs: v[F.atimeNs]!,
+    mtimeNs: v[F.mtimeNs]!,
+    ctimeNs: v[F.ctimeNs]!,
+    rdevMajor: Number(v[F.rdevMajor]),
+    rdevMinor: Number(v[F.rdevMinor]),
+    devMajor: 0,
+    devMinor: 0,
+  };
 }
 
 function sameInode(prev: Entry | undefined, type: EntryType, st: NativeStat): prev is Entry {
@@ -40,21 +65,28 @@ export async function scanDir(ctx: WorkerContext, task: DirTask): Promise<DirRes
   const warnings: string[] = [];
   const sink = new BlobSink();
   const prevByName = new Map<string, Entry>();
-  if (task.prevTree) for (const e of decodeTree(Buffer.from(task.prevTree))) prevByName.set(e.name.toString('latin1'), e);
+  if (task.prevTreeId) for (const e of decodeTree(await ctx.readTree(Buffer.from(task.prevTreeId)))) prevByName.set(e.name.toString('latin1'), e);
 
   const dirfd = ctx.openDir(relPath);
   const entries: Entry[] = [];
-  const subdirs: SubdirRef[] = [];
+  const subdirs: { entry: Entry; prevSubtree: Buffer | null }[] = [];
   const deferred: DeferredFile[] = [];
   let budget = DIR_TASK_READ_BUDGET;
   try {
-    for (const dent of sys.readdirAt(dirfd)) {
-      const name = Buffer.from(dent.name);
+    // One buffer for all names and no object per stat (readdirPacked/fstatatInto): this loop runs
+    // for every file of the server.
+    const listing = sys.readdirPacked(dirfd);
+    const dirPath = relPath.toString('latin1');
+    for (let i = 0, o = 0; i < listing.count; i++) {
+      const end = listing.names.indexOf(0, o);
+      const name = listing.names.subarray(o, end);
+      o = end + 1;
       const latinName = name.toString('latin1');
-      const path = `${relPath.toString('latin1')}/${latinName}`;
+      const path = `${dirPath}/${latinName}`;
       let st: NativeStat;
       try {
-        st = sys.fstatat(dirfd, name, sys.constants.AT_SYMLINK_NOFOLLOW);
+        sys.fstatatInto(dirfd, name, sys.constants.AT_SYMLINK_NOFOLLOW, ctx.statSlots);
+        st = statFromSlots(ctx.statSlots);
       } catch (err) {
         if (errnoCode(err) === 'ENOENT') continue; // deleted since the listing
         throw err;
@@ -83,7 +115,7 @@ export async function scanDir(ctx: WorkerContext, task: DirTask): Promise<DirRes
             budget -= entry.size;
           } else {
             entry.flags |= EntryFlag.Deferred;
-            deferred.push({ name, size: Number(st.size) });
+            deferred.push({ name: new Uint8Array(name), size: Number(st.size) }); // own buffer: it crosses threads
           }
         } else {
           fillNonFileMeta(dirfd, entry);
@@ -97,7 +129,7 @@ export async function scanDir(ctx: WorkerContext, task: DirTask): Promise<DirRes
         } else {
           entry.flags &= ~EntryFlag.ContentsExcluded;
           entry.subtree = EMPTY_TREE_ID; // placeholder: the coordinator fills in the real id
-          subdirs.push({ name, prevSubtree: prev?.type === EntryType.Dir && !(prev.flags & EntryFlag.ContentsExcluded) ? prev.subtree : null });
+          subdirs.push({ entry, prevSubtree: prev?.type === EntryType.Dir && !(prev.flags & EntryFlag.ContentsExcluded) ? prev.subtree : null });
         }
       } else {
         stats.files++;
@@ -108,8 +140,12 @@ export async function scanDir(ctx: WorkerContext, task: DirTask): Promise<DirRes
   } finally {
     sys.close(dirfd);
   }
-  const { data, blobs } = sink.finish();
-  return { ok: true, tree: encodeTree(entries), subdirs, deferred, data, blobs, stats, warnings };
+  const { data, blobs } = await sink.finish();
+  const { tree, subtreeOffsets } = encodeTreeWithOffsets(entries);
+  // Names are views of the listing's one buffer: copy the few that cross threads, or the whole
+  // listing would be cloned once per name.
+  const refs: SubdirRef[] = subdirs.map((d) => ({ name: new Uint8Array(d.entry.name), prevSubtree: d.prevSubtree ? new Uint8Array(d.prevSubtree) : null, offset: subtreeOffsets.get(d.entry)! }));
+  return { ok: true, tree, subdirs: refs, deferred, data, blobs, stats, warnings };
 }
 
 /** Directories, symlinks, devices, FIFOs: xattrs, flags (dirs) and the symlink target. */

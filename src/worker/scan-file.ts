@@ -11,7 +11,7 @@ import { emptyStats } from './scan-dir.js';
 import { MAX_READ_ATTEMPTS, type FileResult, type FileTask } from './protocol.js';
 import type { WorkerContext } from './worker-context.js';
 
-export const SEGMENT_BYTES = 32 * 1024 * 1024;
+export const SEGMENT_BYTES = 16 * 1024 * 1024;
 
 export async function scanFileSegment(ctx: WorkerContext, task: FileTask): Promise<FileResult> {
   const relPath = Buffer.from(task.relPath);
@@ -55,7 +55,7 @@ export async function scanFileSegment(ctx: WorkerContext, task: FileTask): Promi
     const { chunks, next, bytesRead } = await readChunks(fd, resume.extents, Number(st.size), resume, SEGMENT_BYTES, ctx.chunker, sink);
     stats.bytesRead += bytesRead;
     await ctx.afterRead(relPath.toString());
-    const { data, blobs } = sink.finish();
+    const { data, blobs } = await sink.finish();
     const result: FileResult = {
       ok: true,
       chunks,

@@ -6,6 +6,8 @@ import * as sys from '../sys/index.js';
 import { errnoCode } from '../model/errors.js';
 import { ExclusionRules } from '../scan/exclusions.js';
 import { Chunker } from './chunker.js';
+import { Repository } from '../repo/repository.js';
+import type { BlobReader } from '../repo/blob-reader.js';
 import type { ScanWorkerInit } from './protocol.js';
 
 const C = sys.constants;
@@ -23,7 +25,13 @@ export class WorkerContext {
   private readonly readDelayMs: number;
   private readonly readSignal: string | undefined;
 
+  /** Reused by every fstatatInto of this thread's walk. */
+  readonly statSlots = new BigInt64Array(sys.STAT_FIELD_COUNT);
+  private reader: BlobReader | null = null;
+  private readonly repoDir: string;
+
   constructor(init: ScanWorkerInit) {
+    this.repoDir = init.repoDir;
     this.rootFd = fs.openSync(init.root, C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC);
     this.rules = new ExclusionRules(init.patterns, init.emptyDirs);
     this.repoDev = BigInt(init.repoDev);
@@ -31,6 +39,16 @@ export class WorkerContext {
     this.chunker = new Chunker(init.chunker);
     this.readDelayMs = init.testReadDelayMs ?? 0;
     this.readSignal = init.testReadSignal;
+  }
+
+  /**
+   * A tree blob of the previous point, read straight from the repository (verified): no round trip
+   * through the writer thread per directory. Only tree rows of the index are loaded, and only
+   * sealed packs of earlier runs are ever asked for.
+   */
+  async readTree(id: Buffer): Promise<Buffer> {
+    this.reader ??= Repository.open(this.repoDir, { create: false }).reader(undefined, { lazyData: true });
+    return this.reader.read(id);
   }
 
   /** Opens a directory of the tree by its path from ROOT ("" is ROOT), never through a symlink. */
