@@ -33,17 +33,10 @@ export interface BootCapture {
   gapSource: GapSource;
 }
 
-/** What a point file stores (plain JSON). Blob ids are hex SHA-256 of the bytes, stored by the caller. */
-export interface BootRecord {
-  device: string;
-  kind: 'mbr' | 'gpt';
-  fingerprint: string;
-  boot_code: string;
-  gap: string;
-  gap_offset: number;
-  gap_length: number;
-  gap_source: string;
-}
+import type { BootRecordJson } from '../repo/point-record.js';
+
+/** What a point file stores (plain JSON, defined with the point format). Blob ids are hex SHA-256. */
+export type BootRecord = BootRecordJson;
 
 export interface BootWrite {
   offset: number;

@@ -153,5 +153,11 @@ export async function snapshotMain(argv: string[]): Promise<number> {
 }
 
 export function runSnapshot(): Promise<never> {
+  // The point file is the last write: an interrupted run leaves none (its staged files are
+  // removed by the next run).
+  process.on('SIGINT', () => {
+    process.stderr.write('\nsystem_snapshot: interrupted: no restore point was written\n');
+    process.exit(130);
+  });
   return runCommand('system_snapshot', () => snapshotMain(process.argv.slice(2)));
 }

@@ -62,7 +62,8 @@ export class BlobIndex {
     this.loadFiles((kind) => kind === BlobKind.Data, packs);
   }
 
-  private idOf(row: number): Buffer {
+  /** The pack (position in `tables`) a global row number belongs to. */
+  private packOf(row: number): number {
     let lo = 0;
     let hi = this.firstRow.length - 1;
     while (lo < hi) {
@@ -70,8 +71,13 @@ export class BlobIndex {
       if (this.firstRow[mid]! <= row) lo = mid;
       else hi = mid - 1;
     }
-    const o = (row - this.firstRow[lo]!) * INDEX_ENTRY_BYTES;
-    return this.tables[lo]!.subarray(o, o + ID);
+    return lo;
+  }
+
+  private idOf(row: number): Buffer {
+    const p = this.packOf(row);
+    const o = (row - this.firstRow[p]!) * INDEX_ENTRY_BYTES;
+    return this.tables[p]!.subarray(o, o + ID);
   }
 
   private slotOf(id: Uint8Array): number {
@@ -124,13 +130,7 @@ export class BlobIndex {
     }
     if (v === 0) throw new SnapError('REPO_CORRUPT', `blob ${Buffer.from(id).toString('hex')} is missing from the repository`);
     const row = v - 1;
-    let lo = 0;
-    let hi = this.firstRow.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.firstRow[mid]! <= row) lo = mid;
-      else hi = mid - 1;
-    }
-    return { ...readIndexEntry(this.tables[lo]!, row - this.firstRow[lo]!), packId: this.packIds[lo]! };
+    const p = this.packOf(row);
+    return { ...readIndexEntry(this.tables[p]!, row - this.firstRow[p]!), packId: this.packIds[p]! };
   }
 }

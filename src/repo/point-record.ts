@@ -13,7 +13,7 @@ export interface PointStats {
   changed_while_read: number;
 }
 
-/** Mirrors src/boot's BootRecord (the repository layer does not import boot/). */
+/** The boot area saved with a point (src/boot captures and restores it). Blob ids are hex. */
 export interface BootRecordJson {
   device: string;
   kind: 'mbr' | 'gpt';
