@@ -18,7 +18,8 @@
         "src/seek.cc",
         "src/falloc.cc",
         "src/flock.cc",
-        "src/flags.cc"
+        "src/flags.cc",
+        "src/malloc.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

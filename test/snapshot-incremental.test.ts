@@ -57,3 +57,31 @@ test('incremental snapshots: no-change, one changed file, appended large file', 
     assert.ok(r.bytes_added < 3 * MiB, `added ${r.bytes_added}: the new chunks and the re-cut tail only`);
   });
 });
+
+test('regression: subdirectories that finish while their parent is still storing its blobs', (t) => {
+  // A parent's directory task stores its (large) blobs while its children already run and
+  // finish; the parent was then completed twice and the run failed (seen in bench/e2e churn).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-race-complete-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const root = path.join(dir, 'root');
+  const repo = path.join(dir, 'repo');
+  const fill = (round: number): void => {
+    for (const top of ['a', 'b', 'c', 'd']) {
+      for (let f = 0; f < 2; f++) {
+        fs.mkdirSync(path.join(root, top), { recursive: true });
+        fs.writeFileSync(path.join(root, top, `big${f}`), randomBytes(3 * MiB + round));
+      }
+      for (let s = 0; s < 40; s++) {
+        fs.mkdirSync(path.join(root, top, `sub${s}`), { recursive: true });
+        fs.writeFileSync(path.join(root, top, `sub${s}`, 'f'), `${round}`);
+      }
+    }
+  };
+  fill(0);
+  snapshotJson(root, repo);
+  for (let round = 1; round <= 4; round++) {
+    fill(round);
+    const r = snapshotJson(root, repo);
+    assert.equal(r.files, 4 * (2 + 40));
+  }
+});

@@ -6,6 +6,9 @@
 
 namespace restore_native {
 
+// malloc.cc
+Napi::Value LimitMallocArenas(const Napi::CallbackInfo& info);
+
 // xattr.cc
 Napi::Value LGetXattr(const Napi::CallbackInfo& info);
 Napi::Value LSetXattr(const Napi::CallbackInfo& info);

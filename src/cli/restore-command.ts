@@ -12,6 +12,8 @@ import { restorePoint } from '../restore/restore-point.js';
 import { checkRoot } from '../scan/take-snapshot.js';
 import { listingJson, listingLine, serverTime } from './format.js';
 import { Prompter } from './prompt.js';
+import { limitMallocArenas } from '../sys/index.js';
+import { MALLOC_ARENAS } from './memory.js';
 import { runCommand, usageError } from './run-command.js';
 
 interface RestoreArgs {
@@ -181,6 +183,7 @@ export function rebootAdvice(root: string, paths: Buffer[]): string | null {
 let changing = false;
 
 export function runRestore(): Promise<never> {
+  limitMallocArenas(MALLOC_ARENAS);
   process.on('SIGINT', () => {
     process.stderr.write(changing ? '\nsystem_restore: interrupted; run the same restore again to finish it\n' : '\nsystem_restore: interrupted: nothing was changed\n');
     process.exit(130);

@@ -8,6 +8,8 @@ import { Repository } from '../repo/repository.js';
 import { takeSnapshot, checkRoot } from '../scan/take-snapshot.js';
 import { formatBytes, formatGB, snapshotStamp } from './format.js';
 import { ProgressLine } from './progress.js';
+import { limitMallocArenas } from '../sys/index.js';
+import { MALLOC_ARENAS } from './memory.js';
 import { runCommand, usageError } from './run-command.js';
 import { checkMain } from './check-command.js';
 
@@ -153,6 +155,7 @@ export async function snapshotMain(argv: string[]): Promise<number> {
 }
 
 export function runSnapshot(): Promise<never> {
+  limitMallocArenas(MALLOC_ARENAS);
   // The point file is the last write: an interrupted run leaves none (its staged files are
   // removed by the next run).
   process.on('SIGINT', () => {

@@ -86,8 +86,13 @@ export class Coordinator {
     });
   }
 
+  /**
+   * Tasks handed to the pool at once: one per thread plus one waiting, so no thread idles while
+   * the main thread handles a result. Each task holds up to its read budget several times over
+   * (raw, compressed, the copy that crosses threads), so more would only cost memory.
+   */
   private get maxRunning(): number {
-    return this.pool.options.maxThreads * 2;
+    return this.pool.options.maxThreads + 1;
   }
 
   /** Walks the tree and returns the id of ROOT's tree (its contents). */
@@ -157,8 +162,11 @@ export class Coordinator {
       const child: DirNode = { relPath: Buffer.concat([node.relPath, Buffer.from('/'), name]), parent: node, name, tree: null, waiting: 0, hasDeferred: false, files: new Map(), prevSubtree: null, offsetInParent: s.offset };
       this.pushDir(child, s.prevSubtree ? Buffer.from(s.prevSubtree) : null);
     }
+    // Decided before the await: children may run and finish during it, and the last child to
+    // finish completes this directory itself (it must not be completed twice).
+    const leaf = node.waiting === 0;
     await this.putBlobs(res.data, res.blobs);
-    if (node.waiting === 0) await this.complete(node);
+    if (leaf) await this.complete(node);
   }
 
   private pushFile(job: FileJob, resume: FileResume | null): void {

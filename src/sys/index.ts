@@ -39,3 +39,12 @@ export {
 
 /** Linux constants as compiled into the addon (frozen). */
 export const constants = native.constants;
+
+/**
+ * Caps glibc's malloc arenas for the whole process. Call before worker threads start: every
+ * thread that allocates (zstd on libuv's pool, the scan workers) would otherwise get an arena of
+ * its own, and memory freed into them is not given back, so RSS grows with the thread count.
+ */
+export function limitMallocArenas(n: number): boolean {
+  return native.limitMallocArenas(n);
+}

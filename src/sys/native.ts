@@ -164,6 +164,8 @@ export interface NativeAddon {
   // dir.cc
   readdirAt(dirfd: number): NativeDirEntry[];
   readdirPacked(dirfd: number): PackedDir;
+  /** mallopt(M_ARENA_MAX, n); true when glibc took it. */
+  limitMallocArenas(n: number): boolean;
   // open.cc
   openat(dirfd: number, name: PathArg, flags: number, mode: number): number;
   openat2(dirfd: number, path: PathArg, flags: number, mode: number, resolve: number): number;

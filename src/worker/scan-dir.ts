@@ -15,9 +15,9 @@ import { MAX_READ_ATTEMPTS, type DeferredFile, type DirResult, type DirTask, typ
 import type { WorkerContext } from './worker-context.js';
 
 /** Files up to this size are read inside the directory task... */
-const INLINE_FILE_MAX = 8 * 1024 * 1024;
+const INLINE_FILE_MAX = 4 * 1024 * 1024;
 /** ...while the task has read less than this; the rest go to file tasks. */
-const DIR_TASK_READ_BUDGET = 16 * 1024 * 1024;
+const DIR_TASK_READ_BUDGET = 8 * 1024 * 1024;
 
 export function emptyStats(): TaskStats {
   return { files: 0, dirs: 0, bytesScanned: 0, filesRead: 0, bytesRead: 0, changedWhileRead: 0 };
