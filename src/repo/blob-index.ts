@@ -5,7 +5,7 @@
 // never needs the data rows, which are nearly all of them; loadData() adds them when needed.
 import { BlobKind } from '../model/blob-id.js';
 import { SnapError } from '../model/errors.js';
-import { INDEX_ENTRY_BYTES, indexTable, readIndexEntry, type IndexEntry } from './index-file.js';
+import { INDEX_ENTRY_BYTES, readIndexEntry, readIndexRows, type IndexEntry } from './index-file.js';
 import type { LocalStore } from './local-store.js';
 
 export interface BlobLocation extends IndexEntry {
@@ -40,16 +40,9 @@ export class BlobIndex {
       const packId = key.slice('index/'.length, -'.idx'.length);
       if (only && !only.has(packId)) continue;
       if (!store.exists(`packs/${packId.slice(0, 2)}/${packId}.pack`)) continue; // orphan index
-      const table = indexTable(store.get(key), key);
-      const n = table.length / INDEX_ENTRY_BYTES;
-      const keep: number[] = [];
-      for (let i = 0; i < n; i++) if (want(table.readUInt8(i * INDEX_ENTRY_BYTES + 32) as BlobKind)) keep.push(i);
-      if (keep.length === n) {
-        this.addPack(packId, table);
-        continue;
-      }
-      this.partial.add(packId);
-      if (keep.length > 0) this.addPack(packId, Buffer.concat(keep.map((i) => table.subarray(i * INDEX_ENTRY_BYTES, (i + 1) * INDEX_ENTRY_BYTES))));
+      const { rows, total } = readIndexRows(store.path(key), key, (row) => want(row.readUInt8(32) as BlobKind));
+      if (rows.length !== total * INDEX_ENTRY_BYTES) this.partial.add(packId);
+      if (rows.length > 0) this.addPack(packId, rows);
     }
   }
 

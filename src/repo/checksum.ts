@@ -2,7 +2,7 @@
 // segfaults when its constructor gets anything but a Buffer seed.
 import { createRequire } from 'node:module';
 
-interface Hasher {
+export interface Hasher {
   update(data: Uint8Array): void;
   digest(): Buffer;
 }
@@ -16,4 +16,9 @@ export function xxh3(...parts: Uint8Array[]): Buffer {
   const h = new XXHash3(SEED);
   for (const p of parts) h.update(p);
   return h.digest();
+}
+
+/** Incremental xxh3-64, for files read in pieces. */
+export function xxh3Stream(): Hasher {
+  return new XXHash3(SEED);
 }

@@ -1,7 +1,8 @@
 // Index files: the sorted blob table of one pack (docs/FORMAT.md "Index file").
 import { ID_BYTES, ZERO_ID, type BlobKind } from '../model/blob-id.js';
 import { SnapError } from '../model/errors.js';
-import { xxh3 } from './checksum.js';
+import fs from 'node:fs';
+import { xxh3, xxh3Stream } from './checksum.js';
 import type { Compression } from './record.js';
 
 const MAGIC = Buffer.from('RPIDX01\n');
@@ -59,4 +60,41 @@ export function readIndexEntry(table: Buffer, i: number): IndexEntry {
     rawLength: Number(table.readBigUInt64LE(o + 48)),
     base: Buffer.from(table.subarray(o + 56, o + 88)),
   };
+}
+
+/**
+ * Reads an index file in small pieces, verifying its checksum, and keeps only the rows `keep`
+ * wants (a copy). Loading only tree rows this way never holds a whole index file in memory.
+ */
+export function readIndexRows(file: string, where: string, keep: (row: Buffer) => boolean): { rows: Buffer; total: number } {
+  const bad = (why: string): SnapError => new SnapError('REPO_CORRUPT', `damaged index ${where}: ${why}`);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(12);
+    if (fs.readSync(fd, head, 0, 12, 0) !== 12 || !head.subarray(0, 8).equals(MAGIC)) throw bad('bad magic');
+    const count = head.readUInt32LE(8);
+    if (fs.fstatSync(fd).size !== 12 + count * INDEX_ENTRY_BYTES + 8) throw bad('length mismatch');
+    const hasher = xxh3Stream();
+    hasher.update(head);
+    const block = Buffer.alloc(INDEX_ENTRY_BYTES * 1024);
+    const kept: Buffer[] = [];
+    let pos = 12;
+    for (let left = count; left > 0; ) {
+      const n = Math.min(left, 1024);
+      const len = n * INDEX_ENTRY_BYTES;
+      if (fs.readSync(fd, block, 0, len, pos) !== len) throw bad('truncated');
+      hasher.update(block.subarray(0, len));
+      for (let i = 0; i < n; i++) {
+        const row = block.subarray(i * INDEX_ENTRY_BYTES, (i + 1) * INDEX_ENTRY_BYTES);
+        if (keep(row)) kept.push(Buffer.from(row));
+      }
+      pos += len;
+      left -= n;
+    }
+    const sum = Buffer.alloc(8);
+    if (fs.readSync(fd, sum, 0, 8, pos) !== 8 || !hasher.digest().equals(sum)) throw bad('checksum mismatch');
+    return { rows: Buffer.concat(kept), total: count };
+  } finally {
+    fs.closeSync(fd);
+  }
 }

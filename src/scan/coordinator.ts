@@ -11,6 +11,7 @@ import { compressPayload } from '../repo/compression.js';
 import { decodeTree, encodeTree } from '../repo/tree-codec.js';
 import { EMPTY_TREE } from '../repo/empty-tree.js';
 import type { RepoWriter } from '../repo/repo-writer.js';
+import { WORKER_HEAP_LIMITS, workerExecArgv } from '../repo/worker-options.js';
 import { MAX_READ_ATTEMPTS, type DirResult, type FileResult, type FileResume, type ScanResult, type ScanTask, type ScanWorkerInit, type TaskStats } from '../worker/protocol.js';
 
 export interface ScanProgress {
@@ -82,7 +83,8 @@ export class Coordinator {
       idleTimeout: 1000,
       // Node 20's require(esm) crashes V8 ("IsGraphAsync ... instantiated module") when piscina
       // require()s our ESM worker; without it piscina falls back to import(), which is sound.
-      execArgv: [...process.execArgv, '--no-experimental-require-module'],
+      execArgv: [...workerExecArgv(), '--no-experimental-require-module'],
+      resourceLimits: WORKER_HEAP_LIMITS,
     });
   }
 
