@@ -5,75 +5,15 @@
 // Every test works in its own mkdtemp dir (kept with KEEP_TMP=1), always through dir fds.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 
 import * as sys from '../src/sys/index.js';
-import { native, STAT_FIELD_COUNT, STAT_FIELDS, type NativeError, type NativeStat, type PackedDir, type PathArg } from '../src/sys/native.js';
+import { assertSysError, BAD_FD, createFile, DIR_FLAGS, scratch } from './helpers/sys-scratch.js';
+import { native, STAT_FIELD_COUNT, STAT_FIELDS, type NativeStat, type PackedDir, type PathArg } from '../src/sys/native.js';
 
 const C = native.constants;
-const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW | C.O_CLOEXEC;
-const BAD_FD = 0x3ffffff0; // far above any fd this process has open
 const isRoot = process.getuid?.() === 0;
 
-interface Scratch {
-  dir: string;
-  dirfd: number;
-  track(fd: number): number;
-}
-
-/** Removes a tree through dir fds: works for invalid UTF-8 names. */
-function removeTreeAt(dirfd: number, name: PathArg): void {
-  const st = native.fstatat(dirfd, name, C.AT_SYMLINK_NOFOLLOW);
-  if ((Number(st.mode) & C.S_IFMT) !== C.S_IFDIR) {
-    native.unlinkat(dirfd, name, 0);
-    return;
-  }
-  const fd = native.openat(dirfd, name, DIR_FLAGS, 0);
-  try {
-    for (const entry of native.readdirAt(fd)) removeTreeAt(fd, entry.name);
-  } finally {
-    native.close(fd);
-  }
-  native.unlinkat(dirfd, name, C.AT_REMOVEDIR);
-}
-
-function scratch(t: TestContext): Scratch {
-  const dir = fs.mkdtempSync(os.tmpdir() + '/sys-native-fast-');
-  const fds: number[] = [];
-  const dirfd = native.openat(C.AT_FDCWD, dir, DIR_FLAGS, 0);
-  t.after(() => {
-    for (const fd of fds.reverse()) native.close(fd);
-    if (process.env.KEEP_TMP === '1') return;
-    removeTreeAt(C.AT_FDCWD, dir);
-  });
-  fds.push(dirfd);
-  return { dir, dirfd, track: (fd) => (fds.push(fd), fd) };
-}
-
-function createFile(s: Scratch, name: PathArg, content = ''): number {
-  const fd = s.track(native.openat(s.dirfd, name, C.O_RDWR | C.O_CREAT | C.O_EXCL | C.O_CLOEXEC, 0o644));
-  if (content.length > 0) native.pwrite(fd, Buffer.from(content), 0);
-  return fd;
-}
-
-function assertSysError(fn: () => unknown, expected: { code: string; syscall: string; path?: string }): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof Error, `expected ${expected.code} from ${expected.syscall}, got no Error`);
-  const e = caught as NativeError;
-  assert.equal(e.code, expected.code, e.message);
-  assert.equal(e.errno, -(os.constants.errno as Record<string, number>)[expected.code]!);
-  assert.equal(e.syscall, expected.syscall);
-  assert.equal(e.path, expected.path);
-  const where = expected.path === undefined ? '' : ` '${expected.path}'`;
-  assert.match(e.message, new RegExp(`^${expected.code}: [a-z].*, ${expected.syscall}`));
-  assert.ok(e.message.endsWith(`${expected.syscall}${where}`), e.message);
-}
 
 /** Decodes a packed listing by hand (independently of forEachPackedName). */
 function unpack(packed: PackedDir): Array<{ name: Buffer; type: number }> {
@@ -143,7 +83,7 @@ test('addon and src/sys export the scan calls and the STAT_FIELDS layout', () =>
 });
 
 test('readdirPacked: same listing as readdirAt for 300 entries (invalid UTF-8, 255 bytes, every type)', (t) => {
-  const s = scratch(t);
+  const s = scratch(t, 'sys-native-fast-');
   const specials: Array<[Buffer, number]> = [
     [Buffer.from('file'), C.DT_REG],
     [Buffer.from('dir'), C.DT_DIR],
@@ -187,7 +127,7 @@ test('readdirPacked: same listing as readdirAt for 300 entries (invalid UTF-8, 2
 });
 
 test('readdirPacked: empty directory; ENOTDIR and EBADF like readdirAt; wrapper refuses bad fds', (t) => {
-  const s = scratch(t);
+  const s = scratch(t, 'sys-native-fast-');
   native.mkdirat(s.dirfd, 'empty', 0o755);
   const emptyFd = s.track(native.openat(s.dirfd, 'empty', DIR_FLAGS, 0));
   const empty = native.readdirPacked(emptyFd);
@@ -211,7 +151,7 @@ test('readdirPacked: empty directory; ENOTDIR and EBADF like readdirAt; wrapper 
 });
 
 test('forEachPackedName: in order, subarray views of names, usable as fstatatInto names', (t) => {
-  const s = scratch(t);
+  const s = scratch(t, 'sys-native-fast-');
   createFile(s, 'a', '1');
   createFile(s, Buffer.from([0x62, 0xff]), '22');
   native.mkdirat(s.dirfd, 'c', 0o755);
@@ -234,7 +174,7 @@ test('forEachPackedName: in order, subarray views of names, usable as fstatatInt
 });
 
 test('fstatatInto/fstatInto: field by field equal to fstatat/fstat (file, dir, symlink, fd)', (t) => {
-  const s = scratch(t);
+  const s = scratch(t, 'sys-native-fast-');
   const fd = createFile(s, 'file', 'hello world');
   native.mkdirat(s.dirfd, 'dir', 0o750);
   native.symlinkat('file', s.dirfd, 'link');
@@ -273,7 +213,7 @@ test('fstatatInto/fstatInto: field by field equal to fstatat/fstat (file, dir, s
 });
 
 test('fstatatInto: char device keeps major/minor (incl. 12/20-bit extremes)', { skip: !isRoot && 'mknod needs root' }, (t) => {
-  const s = scratch(t);
+  const s = scratch(t, 'sys-native-fast-');
   const nodes: Array<[string, number, number, number]> = [
     ['chr', C.S_IFCHR | 0o600, 240, 7],
     ['wide', C.S_IFCHR | 0o600, 4095, 1048575],
@@ -289,7 +229,7 @@ test('fstatatInto: char device keeps major/minor (incl. 12/20-bit extremes)', { 
 });
 
 test('fstatatInto: ns times from utimensat, including before 1970 (negative)', (t) => {
-  const s = scratch(t);
+  const s = scratch(t, 'sys-native-fast-');
   const fd = createFile(s, 'f');
   const atime = 1_700_000_000_123_456_789n;
   const cases = [1_600_000_000_987_654_321n, -1n, -1_262_304_000_000_000_001n, -999_999_999n];
@@ -305,7 +245,7 @@ test('fstatatInto: ns times from utimensat, including before 1970 (negative)', (
 });
 
 test('fstatatInto/fstatInto: Node-style errors (ENOENT with path, EBADF), long and non-ASCII names', (t) => {
-  const s = scratch(t);
+  const s = scratch(t, 'sys-native-fast-');
   const out = new BigInt64Array(STAT_FIELD_COUNT).fill(-7n);
   assertSysError(() => native.fstatatInto(s.dirfd, 'gone', 0, out), { code: 'ENOENT', syscall: 'fstatat', path: 'gone' });
   assertSysError(() => sys.fstatatInto(s.dirfd, 'gone', 0, out), { code: 'ENOENT', syscall: 'fstatat', path: 'gone' });
@@ -333,7 +273,7 @@ test('fstatatInto/fstatInto: Node-style errors (ENOENT with path, EBADF), long a
 });
 
 test('fstatatInto/fstatInto: a too-short or wrongly typed array is a TypeError before any syscall', (t) => {
-  const s = scratch(t);
+  const s = scratch(t, 'sys-native-fast-');
   createFile(s, 'f');
   const fd = s.track(native.openat(s.dirfd, 'f', C.O_RDONLY | C.O_CLOEXEC, 0));
   const short = new BigInt64Array(STAT_FIELD_COUNT - 1);
@@ -363,7 +303,7 @@ test('fstatatInto/fstatInto: a too-short or wrongly typed array is a TypeError b
 });
 
 test('fstatatInto wrapper: cheap checks refuse what assertName/assertFd/assertBits refuse', (t) => {
-  const s = scratch(t);
+  const s = scratch(t, 'sys-native-fast-');
   createFile(s, 'f');
   const out = new BigInt64Array(STAT_FIELD_COUNT);
   const badNames: Array<[unknown, string]> = [

@@ -3,82 +3,16 @@
 // Every test works in its own mkdtemp dir (kept with KEEP_TMP=1), always through dir fds.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-import { findProjectRoot, native, type NativeError, type PathArg } from '../src/sys/native.js';
+import { findProjectRoot, native } from '../src/sys/native.js';
+import { assertSysError, BAD_FD, createFile, DIR_FLAGS, scratch } from './helpers/sys-scratch.js';
 
 const C = native.constants;
-const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW | C.O_CLOEXEC;
-const BAD_FD = 0x3ffffff0; // far above any fd this process has open
 
-interface Scratch {
-  dir: string;
-  dirfd: number;
-  track(fd: number): number;
-}
-
-/** Removes a tree through dir fds: works for invalid UTF-8 names and paths past PATH_MAX. */
-function removeTreeAt(dirfd: number, name: PathArg): void {
-  const st = native.fstatat(dirfd, name, C.AT_SYMLINK_NOFOLLOW);
-  if ((Number(st.mode) & C.S_IFMT) !== C.S_IFDIR) {
-    native.unlinkat(dirfd, name, 0);
-    return;
-  }
-  const fd = native.openat(dirfd, name, DIR_FLAGS, 0);
-  try {
-    for (const entry of native.readdirAt(fd)) removeTreeAt(fd, entry.name);
-  } finally {
-    native.close(fd);
-  }
-  native.unlinkat(dirfd, name, C.AT_REMOVEDIR);
-}
-
-function scratch(t: TestContext): Scratch {
-  const dir = fs.mkdtempSync(os.tmpdir() + '/sys-native-');
-  const fds: number[] = [];
-  const dirfd = native.openat(C.AT_FDCWD, dir, DIR_FLAGS, 0);
-  t.after(() => {
-    for (const fd of fds.reverse()) native.close(fd);
-    if (process.env.KEEP_TMP === '1') return;
-    removeTreeAt(C.AT_FDCWD, dir);
-  });
-  fds.push(dirfd);
-  return { dir, dirfd, track: (fd) => (fds.push(fd), fd) };
-}
-
-function createFile(s: Scratch, name: PathArg, content = ''): number {
-  const fd = s.track(native.openat(s.dirfd, name, C.O_RDWR | C.O_CREAT | C.O_EXCL | C.O_CLOEXEC, 0o644));
-  if (content.length > 0) native.pwrite(fd, Buffer.from(content), 0);
-  return fd;
-}
-
-/** Asserts fn throws a Node-style system error with exactly these fields. */
-function assertSysError(
-  fn: () => unknown,
-  expected: { code: string; syscall: string; path?: string; dest?: string },
-): NativeError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof Error, `expected ${expected.code} from ${expected.syscall}, got no Error`);
-  const e = caught as NativeError;
-  assert.equal(e.code, expected.code, e.message);
-  assert.equal(e.errno, -(os.constants.errno as Record<string, number>)[expected.code]!);
-  assert.equal(e.syscall, expected.syscall);
-  assert.equal(e.path, expected.path);
-  assert.equal(e.dest, expected.dest);
-  const where = expected.path === undefined ? '' : ` '${expected.path}'` + (expected.dest === undefined ? '' : ` -> '${expected.dest}'`);
-  assert.match(e.message, new RegExp(`^${expected.code}: [a-z].*, ${expected.syscall}`));
-  assert.ok(e.message.endsWith(`${expected.syscall}${where}`), e.message);
-  return e;
-}
 
 /** glibc's dev_t encoding, to check the split major/minor fields. */
 function makedev(major: number, minor: number): bigint {
