@@ -12,6 +12,7 @@ import { limitMallocArenas } from '../sys/index.js';
 import { MALLOC_ARENAS } from './memory.js';
 import { runCommand, usageError } from './run-command.js';
 import { checkMain } from './check-command.js';
+import { findBootDisk } from '../boot/index.js';
 
 interface SnapshotArgs {
   root: string;
@@ -73,6 +74,11 @@ export async function snapshotMain(argv: string[]): Promise<number> {
   const repoDir = path.resolve(args.repo ?? config.snapshotDir);
   if (args.check) return checkMain(repoDir, args.readData === true, waitSeconds, args.json === true);
   const root = checkRoot(args.root);
+  if (args.bootDevice) {
+    // A bad --boot-device is bad usage: refuse it before anything is read or written.
+    const found = findBootDisk(root, { bootDevice: args.bootDevice });
+    if (!found.ok) throw usageError(`--boot-device ${args.bootDevice}: ${found.reason}`);
+  }
   // With --json, stdout carries only the JSON object; the seed's texts go to stderr.
   const text = args.quiet ? null : args.json ? process.stderr : process.stdout;
   const say = (s = ''): void => {
