@@ -85,3 +85,17 @@ test('regression: subdirectories that finish while their parent is still storing
     assert.equal(r.files, 4 * (2 + 40));
   }
 });
+
+test('the previous point compared with is the newest of the same ROOT', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-two-roots-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const a = path.join(dir, 'a');
+  const b = path.join(dir, 'b');
+  makeTree(a);
+  fs.mkdirSync(b);
+  fs.writeFileSync(path.join(b, 'other'), 'x');
+  const repo = path.join(dir, 'repo');
+  snapshotJson(a, repo);
+  snapshotJson(b, repo); // e.g. a restore's pre-restore point of another ROOT
+  assert.equal(snapshotJson(a, repo).files_read, 0, 'nothing re-read: compared with a, not b');
+});

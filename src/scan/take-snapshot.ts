@@ -180,7 +180,9 @@ export async function scanToPoint(repo: Repository, writer: RepoWriter, opts: Sn
   if (repoInRoot) emptyDirs.push(toLatin1(repoInRoot));
   const patterns = [...BUILTIN_EXCLUDES, ...opts.excludes];
 
-  const prev = points.at(-1);
+  // The newest point of the same ROOT is the one to compare with (a rescue restore's pre-restore
+  // point of /mnt/sysimage must not make the next snapshot of / read everything again).
+  const prev = points.filter((p) => p.root_path === root).at(-1) ?? points.at(-1);
   let prevRootTree: Buffer | null = null;
   if (prev) {
     const top = decodeTree(await writer.get(idFromHex(prev.root)));
