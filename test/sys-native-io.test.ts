@@ -10,11 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 
+import { BAD_FD, scratch as sharedScratch } from './helpers/sys-scratch.js';
 import { native, type NativeError } from '../src/sys/native.js';
 
 const C = native.constants;
-const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW | C.O_CLOEXEC;
-const BAD_FD = 0x3ffffff0;
 const MiB = 1024 * 1024;
 
 interface Scratch {
@@ -24,23 +23,8 @@ interface Scratch {
 }
 
 function scratch(t: TestContext): Scratch {
-  const dir = fs.mkdtempSync(os.tmpdir() + '/sys-io-');
-  const fds: number[] = [];
-  const dirfd = native.openat(C.AT_FDCWD, dir, DIR_FLAGS, 0);
-  fds.push(dirfd);
-  t.after(() => {
-    for (const fd of fds.reverse()) native.close(fd);
-    if (process.env.KEEP_TMP !== '1') fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return {
-    dir,
-    dirfd,
-    open(name, flags = C.O_RDWR | C.O_CREAT) {
-      const fd = native.openat(dirfd, name, flags | C.O_CLOEXEC, 0o644);
-      fds.push(fd);
-      return fd;
-    },
-  };
+  const s = sharedScratch(t, 'sys-io-');
+  return { dir: s.dir, dirfd: s.dirfd, open: (name, flags = C.O_RDWR | C.O_CREAT) => s.track(native.openat(s.dirfd, name, flags | C.O_CLOEXEC, 0o644)) };
 }
 
 function assertSysError(fn: () => unknown, expected: { code: string; syscall: string }): void {

@@ -10,11 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 
+import { BAD_FD, scratch as sharedScratch } from './helpers/sys-scratch.js';
 import { native, type NativeError, type PathArg } from '../src/sys/native.js';
 
 const C = native.constants;
-const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW | C.O_CLOEXEC;
-const BAD_FD = 0x3ffffff0;
 
 interface Scratch {
   dir: string;
@@ -23,22 +22,11 @@ interface Scratch {
 }
 
 function scratch(t: TestContext): Scratch {
-  const dir = fs.mkdtempSync(os.tmpdir() + '/sys-xattr-');
-  const fds: number[] = [];
-  const dirfd = native.openat(C.AT_FDCWD, dir, DIR_FLAGS, 0);
-  fds.push(dirfd);
-  t.after(() => {
-    for (const fd of fds.reverse()) native.close(fd);
-    if (process.env.KEEP_TMP !== '1') fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const s = sharedScratch(t, 'sys-xattr-');
   return {
-    dir,
-    dirfd,
-    file(name) {
-      const fd = native.openat(dirfd, name, C.O_RDWR | C.O_CREAT | C.O_EXCL | C.O_CLOEXEC, 0o644);
-      fds.push(fd);
-      return { path: path.join(dir, name), fd };
-    },
+    dir: s.dir,
+    dirfd: s.dirfd,
+    file: (name) => ({ path: path.join(s.dir, name), fd: s.track(native.openat(s.dirfd, name, C.O_RDWR | C.O_CREAT | C.O_EXCL | C.O_CLOEXEC, 0o644)) }),
   };
 }
 
