@@ -1,5 +1,5 @@
-// The coordinator: shards the walk over the scan pool (one task per directory, file tasks for large
-// changed files), feeds produced blobs to the writer thread, and assembles directory trees bottom-up
+// The coordinator: shards the walk over the scan pool (one task per batch of directories, file tasks
+// for large changed files), feeds produced blobs to the writer thread, and assembles directory trees bottom-up
 // as their children finish. Scheduling is LIFO (depth first), so the directories held in memory
 // are roughly one path from ROOT with its pending children, not a whole level of the tree.
 import os from 'node:os';
@@ -150,25 +150,36 @@ export class Coordinator {
     });
   }
 
+  /**
+   * A batch: parts[0] is `node`'s directory, every other part a subdirectory scanned in the same
+   * task (its parent's part comes first). Subdirectories the batch left out become tasks.
+   */
   private async onDir(node: DirNode, res: DirResult): Promise<void> {
     this.account(res.stats);
     for (const w of res.warnings) this.hooks.warning(w);
-    node.tree = Buffer.from(res.tree.buffer, res.tree.byteOffset, res.tree.byteLength);
-    node.waiting = res.subdirs.length + res.deferred.length;
-    node.hasDeferred = res.deferred.length > 0;
-    // Pushed in reverse so that the stack runs them in name order.
-    for (let i = res.deferred.length - 1; i >= 0; i--) this.pushFile({ node, name: Buffer.from(res.deferred[i]!.name), entry: null, chunks: [], attempt: 0, changed: false }, null);
-    for (let i = res.subdirs.length - 1; i >= 0; i--) {
-      const s = res.subdirs[i]!;
-      const name = Buffer.from(s.name);
-      const child: DirNode = { relPath: Buffer.concat([node.relPath, Buffer.from('/'), name]), parent: node, name, tree: null, waiting: 0, hasDeferred: false, files: new Map(), prevSubtree: null, offsetInParent: s.offset };
-      this.pushDir(child, s.prevSubtree ? Buffer.from(s.prevSubtree) : null);
-    }
-    // Decided before the await: children may run and finish during it, and the last child to
-    // finish completes this directory itself (it must not be completed twice).
-    const leaf = node.waiting === 0;
+    const nodes: DirNode[] = [node];
+    const leaves: DirNode[] = [];
+    res.parts.forEach((part, k) => {
+      const n = nodes[k]!;
+      n.tree = Buffer.from(part.tree.buffer, part.tree.byteOffset, part.tree.byteLength);
+      n.waiting = part.subdirs.length + part.deferred.length;
+      n.hasDeferred = part.deferred.length > 0;
+      // Decided before the await below: children run as tasks may finish during it, and the last
+      // child to finish completes its directory itself (it must not be completed twice).
+      if (n.waiting === 0) leaves.push(n);
+      // Pushed in reverse so that the stack runs them in name order.
+      for (let i = part.deferred.length - 1; i >= 0; i--) this.pushFile({ node: n, name: Buffer.from(part.deferred[i]!.name), entry: null, chunks: [], attempt: 0, changed: false }, null);
+      for (let i = part.subdirs.length - 1; i >= 0; i--) {
+        const s = part.subdirs[i]!;
+        const name = Buffer.from(s.name);
+        const child: DirNode = { relPath: Buffer.concat([n.relPath, Buffer.from('/'), name]), parent: n, name, tree: null, waiting: 0, hasDeferred: false, files: new Map(), prevSubtree: s.prevSubtree ? Buffer.from(s.prevSubtree) : null, offsetInParent: s.offset };
+        if (s.part >= 0) nodes[s.part] = child;
+        else this.pushDir(child, child.prevSubtree);
+      }
+    });
     await this.putBlobs(res.data, res.blobs);
-    if (leaf) await this.complete(node);
+    // Deepest first: completing a leaf may complete its parents in this batch too.
+    for (let i = leaves.length - 1; i >= 0; i--) await this.complete(leaves[i]!);
   }
 
   private pushFile(job: FileJob, resume: FileResume | null): void {

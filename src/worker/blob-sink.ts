@@ -32,7 +32,9 @@ export class BlobSink {
   async finish(): Promise<{ data: Uint8Array; blobs: BlobDesc[] }> {
     const packed = await Promise.all(this.pending.map((p) => p.packed));
     const size = packed.reduce((n, p) => n + p.payload.length, 0);
-    const data = new Uint8Array(size);
+    // allocUnsafeSlow: every byte is written below (no zero-fill), and the buffer is its own
+    // ArrayBuffer, so it can be moved to the main thread instead of copied.
+    const data = Buffer.allocUnsafeSlow(size);
     const blobs: BlobDesc[] = [];
     let o = 0;
     packed.forEach(({ compression, payload }, i) => {

@@ -56,6 +56,8 @@ export interface SubdirRef {
   prevSubtree: Uint8Array | null;
   /** Where this subdirectory's subtree id goes in the parent's encoded tree. */
   offset: number;
+  /** Index of this subdirectory's part in the same batch, or -1: not scanned, needs its own task. */
+  part: number;
 }
 
 /** A changed file too large for the directory task's read budget: read by FileTasks. */
@@ -64,12 +66,22 @@ export interface DeferredFile {
   size: number;
 }
 
-export interface DirResult {
-  ok: true;
+/** One directory scanned by a batch. */
+export interface DirPart {
   /** Encoded tree; subdirectory ids and deferred files' content are filled in by the coordinator. */
   tree: Uint8Array;
   subdirs: SubdirRef[];
   deferred: DeferredFile[];
+}
+
+/**
+ * A directory task's answer: the task's directory (parts[0]) and, depth first, as many of its
+ * subdirectories as fit the batch (one round trip per batch, not per directory). A part's parent
+ * always comes before it. The blobs of all parts share `data`.
+ */
+export interface DirResult {
+  ok: true;
+  parts: DirPart[];
   data: Uint8Array;
   blobs: BlobDesc[];
   stats: TaskStats;

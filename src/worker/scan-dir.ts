@@ -1,6 +1,6 @@
-// The directory task: list one directory, stat its entries relative to the directory's fd, reuse
-// the previous point's entry when (type, size, mtime ns, ctime ns, inode) all match, and read
-// changed files (open O_NOFOLLOW|O_NOATIME, metadata from fstat of the same fd) within a byte
+// One directory of the walk: list it, stat its entries relative to the directory's fd, reuse the
+// previous point's entry when (type, size, mtime ns, ctime ns, inode) all match, and read changed
+// files (open O_NOFOLLOW|O_NOATIME, metadata from fstat of the same fd) within the batch's byte
 // budget; larger files are deferred to file tasks so a task's memory stays bounded.
 import * as sys from '../sys/index.js';
 import type { NativeStat } from '../sys/index.js';
@@ -11,13 +11,24 @@ import { EMPTY_TREE_ID } from '../repo/empty-tree.js';
 import { BlobSink } from './blob-sink.js';
 import { dataExtents, readChunks } from './file-content.js';
 import { entryFromStat, fsFlagsOfFd, identityOf, xattrsAt, xattrsOfFd } from './entry-meta.js';
-import { MAX_READ_ATTEMPTS, type DeferredFile, type DirResult, type DirTask, type SubdirRef, type TaskStats } from './protocol.js';
+import { MAX_READ_ATTEMPTS, type DeferredFile, type DirPart, type SubdirRef, type TaskStats } from './protocol.js';
 import type { WorkerContext } from './worker-context.js';
 
-/** Files up to this size are read inside the directory task... */
+/** Files up to this size are read inside the directory task, while its batch's budget lasts. */
 const INLINE_FILE_MAX = 4 * 1024 * 1024;
-/** ...while the task has read less than this; the rest go to file tasks. */
-const DIR_TASK_READ_BUDGET = 8 * 1024 * 1024;
+
+/** What a batch may still read inline; shared by the directories of one batch. */
+export interface ReadBudget {
+  bytes: number;
+}
+
+/** One scanned directory: its part of the batch and what scanning it counted and said. */
+export interface ScannedDir {
+  part: DirPart;
+  entries: number;
+  stats: TaskStats;
+  warnings: string[];
+}
 
 export function emptyStats(): TaskStats {
   return { files: 0, dirs: 0, bytesScanned: 0, filesRead: 0, bytesRead: 0, changedWhileRead: 0 };
@@ -59,23 +70,27 @@ function sameInode(prev: Entry | undefined, type: EntryType, st: NativeStat): pr
   );
 }
 
-export async function scanDir(ctx: WorkerContext, task: DirTask): Promise<DirResult> {
-  const relPath = Buffer.from(task.relPath);
+/**
+ * Scans the directory at `relPath` (from ROOT) against its previous tree (decoded by the caller).
+ * Content goes to `sink`; stats and warnings are returned, not merged, so a caller that drops a
+ * failed directory counts nothing twice.
+ */
+export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buffer | null, sink: BlobSink, budget: ReadBudget): Promise<ScannedDir> {
   const stats = emptyStats();
   const warnings: string[] = [];
-  const sink = new BlobSink();
   const prevByName = new Map<string, Entry>();
-  if (task.prevTreeId) for (const e of decodeTree(await ctx.readTree(Buffer.from(task.prevTreeId)))) prevByName.set(e.name.toString('latin1'), e);
+  if (prevTree) for (const e of decodeTree(prevTree)) prevByName.set(e.name.toString('latin1'), e);
 
   const dirfd = ctx.openDir(relPath);
   const entries: Entry[] = [];
   const subdirs: { entry: Entry; prevSubtree: Buffer | null }[] = [];
   const deferred: DeferredFile[] = [];
-  let budget = DIR_TASK_READ_BUDGET;
+  let listed = 0;
   try {
     // One buffer for all names and no object per stat (readdirPacked/fstatatInto): this loop runs
     // for every file of the server.
     const listing = sys.readdirPacked(dirfd);
+    listed = listing.count;
     const dirPath = relPath.toString('latin1');
     for (let i = 0, o = 0; i < listing.count; i++) {
       const end = listing.names.indexOf(0, o);
@@ -108,11 +123,11 @@ export async function scanDir(ctx: WorkerContext, task: DirTask): Promise<DirRes
       } else {
         entry = entryFromStat(name, type, st);
         if (type === EntryType.File) {
-          if (st.size <= BigInt(Math.min(INLINE_FILE_MAX, budget))) {
+          if (st.size <= BigInt(Math.min(INLINE_FILE_MAX, budget.bytes))) {
             const read = await readFileEntry(ctx, dirfd, name, path, sink, stats, warnings);
             if (read === null) continue; // vanished or turned into something else: next run sees it
             entry = read;
-            budget -= entry.size;
+            budget.bytes -= entry.size;
           } else {
             entry.flags |= EntryFlag.Deferred;
             deferred.push({ name: new Uint8Array(name), size: Number(st.size) }); // own buffer: it crosses threads
@@ -140,12 +155,11 @@ export async function scanDir(ctx: WorkerContext, task: DirTask): Promise<DirRes
   } finally {
     sys.close(dirfd);
   }
-  const { data, blobs } = await sink.finish();
   const { tree, subtreeOffsets } = encodeTreeWithOffsets(entries);
   // Names are views of the listing's one buffer: copy the few that cross threads, or the whole
   // listing would be cloned once per name.
-  const refs: SubdirRef[] = subdirs.map((d) => ({ name: new Uint8Array(d.entry.name), prevSubtree: d.prevSubtree ? new Uint8Array(d.prevSubtree) : null, offset: subtreeOffsets.get(d.entry)! }));
-  return { ok: true, tree, subdirs: refs, deferred, data, blobs, stats, warnings };
+  const refs: SubdirRef[] = subdirs.map((d) => ({ name: new Uint8Array(d.entry.name), prevSubtree: d.prevSubtree ? new Uint8Array(d.prevSubtree) : null, offset: subtreeOffsets.get(d.entry)!, part: -1 }));
+  return { part: { tree, subdirs: refs, deferred }, entries: listed, stats, warnings };
 }
 
 /** Directories, symlinks, devices, FIFOs: xattrs, flags (dirs) and the symlink target. */

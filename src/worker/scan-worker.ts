@@ -1,19 +1,35 @@
 // The piscina entry of the scan pool: one WorkerContext per thread (from workerData), then each
-// task is a directory listing or a file segment. Expected per-path failures are returned as
+// task is a batch of directories or a file segment. Expected per-path failures are returned as
 // {ok: false} because Error.code does not survive the thread boundary.
 import { workerData } from 'node:worker_threads';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { errnoCode } from '../model/errors.js';
 import { WorkerContext } from './worker-context.js';
-import { scanDir } from './scan-dir.js';
+import { scanDirBatch } from './scan-batch.js';
 import { scanFileSegment } from './scan-file.js';
 import type { ScanResult, ScanTask, ScanWorkerInit } from './protocol.js';
 
 let ctx: WorkerContext | null = null;
 
+/**
+ * The result's big buffers are moved to the main thread, not cloned: a first snapshot sends about
+ * the repository's size through here. Only buffers a view owns whole are moved; moving a view of
+ * Node's shared pool would detach that pool under every other Buffer in this thread.
+ */
+function moved(result: ScanResult): ScanResult {
+  if (!result.ok) return result;
+  const buffers = new Set<ArrayBuffer>();
+  const views = 'parts' in result ? [result.data, ...result.parts.map((p) => p.tree)] : [result.data, result.entryTree];
+  for (const view of views) {
+    if (view && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer) buffers.add(view.buffer);
+  }
+  return move({ [transferableSymbol]: [...buffers], [valueSymbol]: result } as never) as unknown as ScanResult;
+}
+
 export default async function run(task: ScanTask): Promise<ScanResult> {
   ctx ??= new WorkerContext(workerData as ScanWorkerInit);
   try {
-    return task.kind === 'dir' ? await scanDir(ctx, task) : await scanFileSegment(ctx, task);
+    return moved(task.kind === 'dir' ? await scanDirBatch(ctx, task) : await scanFileSegment(ctx, task));
   } catch (err) {
     return {
       ok: false,
