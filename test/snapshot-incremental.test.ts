@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { snapshotJson } from './helpers/cli.js';
+import { listPoints, restoreInto, snapshotJson } from './helpers/cli.js';
+import { assertTreesEqual } from './helpers/tree-compare.js';
 
 const MiB = 1024 * 1024;
 
@@ -45,6 +46,7 @@ test('incremental snapshots: no-change, one changed file, appended large file', 
     fs.writeFileSync(path.join(root, 'usr/lib/lib3.so'), randomBytes(300 * 1024));
     const r = snapshotJson(root, repo);
     assert.equal(r.files_read, 1);
+    assert.equal(r.chunks_reused, 0, 'new content is compressed');
     assert.ok(r.bytes_added >= 300 * 1024, `added ${r.bytes_added}`);
     assert.ok(r.bytes_added < 300 * 1024 + 16 * 1024, `added ${r.bytes_added}: only the file and a few trees`);
   });
@@ -55,6 +57,26 @@ test('incremental snapshots: no-change, one changed file, appended large file', 
     assert.equal(r.files_read, 1);
     assert.ok(r.bytes_added >= MiB, `added ${r.bytes_added}`);
     assert.ok(r.bytes_added < 3 * MiB, `added ${r.bytes_added}: the new chunks and the re-cut tail only`);
+    // 200 MiB in chunks of at most 2 MiB: at least 100 chunks, all but the re-cut tail unchanged.
+    assert.ok(r.chunks_reused >= 99, `the old chunks are not compressed again (${r.chunks_reused} reused)`);
+  });
+
+  await t.test('a file whose mtime moved but whose content did not is read, not compressed again', () => {
+    const conf = path.join(root, 'etc/conf4/file7.conf');
+    const later = new Date(Date.now() + 3600_000);
+    fs.utimesSync(conf, later, later);
+    const r = snapshotJson(root, repo);
+    assert.equal(r.files_read, 1);
+    assert.equal(r.chunks_reused, 1);
+    assert.ok(r.bytes_added < 16 * 1024, `added ${r.bytes_added}: trees only`);
+  });
+
+  await t.test('the newest point, stored from reused chunks, restores exactly', () => {
+    const target = path.join(dir, 'restored');
+    fs.mkdirSync(target);
+    const r = restoreInto(repo, listPoints(repo).at(-1)!.number, target);
+    assert.equal(r.status, 0, r.stderr);
+    assertTreesEqual(root, target);
   });
 });
 

@@ -150,6 +150,7 @@ export async function snapshotMain(argv: string[]): Promise<number> {
       bytes_added: point.stats.bytes_added,
       files_read: point.stats.files_read,
       changed_while_read: point.stats.changed_while_read,
+      chunks_reused: result.totals.chunksReused,
       repo_bytes: repoBytes,
       boot: point.boot !== null,
       pruned: result.pruned.map((p) => p.id),

@@ -20,6 +20,7 @@ export interface ScanProgress {
   bytesScanned: number;
   bytesRead: number;
   filesRead: number;
+  chunksReused: number;
 }
 
 export interface ScanHooks {
@@ -54,6 +55,8 @@ interface FileJob {
   chunks: Entry['chunks'];
   attempt: number;
   changed: boolean;
+  /** The previous version's chunk ids, handed to every segment's task. */
+  prevChunks: Uint8Array | null;
 }
 
 /** Bytes handed to the writer and not yet acknowledged before the walk pauses. */
@@ -67,7 +70,7 @@ export class Coordinator {
   private failed: Error | null = null;
   private rootId: Buffer | null = null;
   private finish: (() => void) | null = null;
-  readonly totals: ScanTotals = { files: 0, dirs: 0, bytesScanned: 0, bytesRead: 0, filesRead: 0, bytesAdded: 0, blobsAdded: 0, changedWhileRead: 0 };
+  readonly totals: ScanTotals = { files: 0, dirs: 0, bytesScanned: 0, bytesRead: 0, filesRead: 0, chunksReused: 0, bytesAdded: 0, blobsAdded: 0, changedWhileRead: 0 };
 
   constructor(
     init: ScanWorkerInit,
@@ -168,7 +171,7 @@ export class Coordinator {
       // child to finish completes its directory itself (it must not be completed twice).
       if (n.waiting === 0) leaves.push(n);
       // Pushed in reverse so that the stack runs them in name order.
-      for (let i = part.deferred.length - 1; i >= 0; i--) this.pushFile({ node: n, name: Buffer.from(part.deferred[i]!.name), entry: null, chunks: [], attempt: 0, changed: false }, null);
+      for (let i = part.deferred.length - 1; i >= 0; i--) this.pushFile({ node: n, name: Buffer.from(part.deferred[i]!.name), entry: null, chunks: [], attempt: 0, changed: false, prevChunks: part.deferred[i]!.prevChunks }, null);
       for (let i = part.subdirs.length - 1; i >= 0; i--) {
         const s = part.subdirs[i]!;
         const name = Buffer.from(s.name);
@@ -184,7 +187,7 @@ export class Coordinator {
 
   private pushFile(job: FileJob, resume: FileResume | null): void {
     this.stack.push(async () => {
-      const res = await this.runTask({ kind: 'file', relPath: this.pathOf(job), resume, attempt: job.attempt });
+      const res = await this.runTask({ kind: 'file', relPath: this.pathOf(job), resume, attempt: job.attempt, prevChunks: job.prevChunks });
       if (!res.ok) throw new SnapError('IO', `cannot read ${res.path}: ${res.message}`, { path: res.path });
       await this.onFileSegment(job, res as FileResult);
     });
@@ -292,6 +295,7 @@ export class Coordinator {
     t.bytesRead += s.bytesRead;
     t.filesRead += s.filesRead;
     t.changedWhileRead += s.changedWhileRead;
+    t.chunksReused += s.chunksReused;
     this.hooks.progress(t);
   }
 }

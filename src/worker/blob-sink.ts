@@ -1,8 +1,11 @@
 // Collects the blobs one task produces: hashes raw content (SHA-256 = id) at once, compresses in
 // the background (all of a task's compressions run concurrently on libuv's pool), and packs the
 // payloads into one contiguous buffer so a task result crosses threads as a single copy.
-import { blobId, idHex, BlobKind } from '../model/blob-id.js';
+// Content the previous version of the same file already had is not compressed again: it is almost
+// always stored (the writer drops it), and if it is not (a damaged repository), it is stored raw.
+import { blobId, idHex, BlobKind, ID_BYTES } from '../model/blob-id.js';
 import { compressPayload } from '../repo/compression.js';
+import { Compression } from '../repo/record.js';
 import type { BlobDesc } from './protocol.js';
 
 interface Pending {
@@ -12,16 +15,40 @@ interface Pending {
   packed: Promise<{ compression: number; payload: Buffer }>;
 }
 
+/** Ids (hex) of the chunks of a file's previous version. */
+export type PreviousChunks = ReadonlySet<string>;
+
+/** The previous version's chunk ids, from 32-byte ids packed one after another. */
+export function previousChunks(packed: Uint8Array | null): PreviousChunks | undefined {
+  if (!packed || packed.length === 0) return undefined;
+  const ids = new Set<string>();
+  for (let o = 0; o + ID_BYTES <= packed.length; o += ID_BYTES) ids.add(idHex(packed.subarray(o, o + ID_BYTES)));
+  return ids;
+}
+
+export function packChunkIds(chunks: readonly { id: Uint8Array }[]): Uint8Array {
+  const out = new Uint8Array(chunks.length * ID_BYTES);
+  chunks.forEach((c, i) => out.set(c.id, i * ID_BYTES));
+  return out;
+}
+
 export class BlobSink {
   private readonly pending: Pending[] = [];
   private readonly seen = new Set<string>();
+  /** Blobs added that a file's previous version had (sent raw, not compressed). */
+  reused = 0;
 
   /** Hashes `raw` and queues it; returns its id. Duplicates within the task are stored once. */
-  add(raw: Buffer, kind: BlobKind = BlobKind.Data): Buffer {
+  add(raw: Buffer, kind: BlobKind = BlobKind.Data, previous?: PreviousChunks): Buffer {
     const id = blobId(raw);
     const key = idHex(id);
     if (this.seen.has(key)) return id;
     this.seen.add(key);
+    if (previous?.has(key)) {
+      this.reused++;
+      this.pending.push({ id, kind, rawLength: raw.length, packed: Promise.resolve({ compression: Compression.None, payload: raw }) });
+      return id;
+    }
     const packed = compressPayload(raw);
     packed.catch(() => undefined); // awaited in finish(); never an unhandled rejection meanwhile
     this.pending.push({ id, kind, rawLength: raw.length, packed });

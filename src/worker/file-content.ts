@@ -6,7 +6,7 @@ import * as sys from '../sys/index.js';
 import type { ChunkRef, Extent } from '../model/entry.js';
 import { errnoCode } from '../model/errors.js';
 import { CHUNK_THRESHOLD, type Chunker } from './chunker.js';
-import type { BlobSink } from './blob-sink.js';
+import type { BlobSink, PreviousChunks } from './blob-sink.js';
 
 export interface FileStat {
   size: number;
@@ -63,6 +63,7 @@ export async function readChunks(
   budget: number,
   chunker: Chunker,
   sink: BlobSink,
+  previous?: PreviousChunks,
 ): Promise<{ chunks: ChunkRef[]; next: ChunkProgress | null; bytesRead: number }> {
   const chunks: ChunkRef[] = [];
   let { extentIndex, offsetInExtent } = at;
@@ -82,7 +83,7 @@ export async function readChunks(
       if (!whole && !atExtentEnd && avail < chunker.params.max) break;
       const len = whole ? avail : chunker.cut(buf, pos, avail);
       const piece = buf.subarray(pos, pos + len);
-      chunks.push({ id: sink.add(piece), length: len });
+      chunks.push({ id: sink.add(piece, undefined, previous), length: len });
       pos += len;
     }
     offsetInExtent += pos;

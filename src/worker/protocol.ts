@@ -41,6 +41,8 @@ export interface TaskStats {
   filesRead: number;
   bytesRead: number;
   changedWhileRead: number;
+  /** Chunks read that the file's previous version had: not compressed again. */
+  chunksReused: number;
 }
 
 export interface DirTask {
@@ -64,6 +66,8 @@ export interface SubdirRef {
 export interface DeferredFile {
   name: Uint8Array;
   size: number;
+  /** The previous version's chunk ids (32 bytes each), or null: not compressed again. */
+  prevChunks: Uint8Array | null;
 }
 
 /** One directory scanned by a batch. */
@@ -96,6 +100,8 @@ export interface FileTask {
   resume: FileResume | null;
   /** How many times this file was started over because it changed while being read. */
   attempt: number;
+  /** The previous version's chunk ids (32 bytes each), or null. */
+  prevChunks: Uint8Array | null;
 }
 
 export interface FileResume {

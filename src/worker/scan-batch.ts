@@ -30,6 +30,7 @@ function addStats(into: TaskStats, s: TaskStats): void {
   into.filesRead += s.filesRead;
   into.bytesRead += s.bytesRead;
   into.changedWhileRead += s.changedWhileRead;
+  into.chunksReused += s.chunksReused;
 }
 
 export async function scanDirBatch(ctx: WorkerContext, task: DirTask): Promise<DirResult> {
@@ -73,6 +74,7 @@ export async function scanDirBatch(ctx: WorkerContext, task: DirTask): Promise<D
       stack.push({ relPath: Buffer.concat([item.relPath, Buffer.from('/'), s.name]), prevTreeId: s.prevSubtree, parent: index, sub: i, prevTree: null });
     }
   }
+  stats.chunksReused += sink.reused;
   const { data, blobs } = await sink.finish();
   return { ok: true, parts, data, blobs, stats, warnings };
 }

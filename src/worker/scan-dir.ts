@@ -8,7 +8,8 @@ import { type Entry, EntryFlag, EntryType, entryTypeFromMode } from '../model/en
 import { errnoCode } from '../model/errors.js';
 import { decodeTree, encodeTreeWithOffsets } from '../repo/tree-codec.js';
 import { EMPTY_TREE_ID } from '../repo/empty-tree.js';
-import { BlobSink } from './blob-sink.js';
+import { type BlobSink, packChunkIds, type PreviousChunks } from './blob-sink.js';
+import { idHex } from '../model/blob-id.js';
 import { dataExtents, readChunks } from './file-content.js';
 import { entryFromStat, fsFlagsOfFd, identityOf, xattrsAt, xattrsOfFd } from './entry-meta.js';
 import { MAX_READ_ATTEMPTS, type DeferredFile, type DirPart, type SubdirRef, type TaskStats } from './protocol.js';
@@ -31,7 +32,7 @@ export interface ScannedDir {
 }
 
 export function emptyStats(): TaskStats {
-  return { files: 0, dirs: 0, bytesScanned: 0, filesRead: 0, bytesRead: 0, changedWhileRead: 0 };
+  return { files: 0, dirs: 0, bytesScanned: 0, filesRead: 0, bytesRead: 0, changedWhileRead: 0, chunksReused: 0 };
 }
 
 const F = sys.STAT_FIELDS;
@@ -59,7 +60,7 @@ function statFromSlots(v: BigInt64Array): NativeStat {
   };
 }
 
-function sameInode(prev: Entry | undefined, type: EntryType, st: NativeStat): prev is Entry {
+function sameInode(prev: Entry | undefined, type: EntryType, st: NativeStat): boolean {
   return (
     prev !== undefined &&
     prev.type === type &&
@@ -119,18 +120,19 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
       const prev = prevByName.get(latinName);
       let entry: Entry;
       if (sameInode(prev, type, st)) {
-        entry = { ...prev, name };
+        entry = { ...prev!, name };
       } else {
         entry = entryFromStat(name, type, st);
         if (type === EntryType.File) {
           if (st.size <= BigInt(Math.min(INLINE_FILE_MAX, budget.bytes))) {
-            const read = await readFileEntry(ctx, dirfd, name, path, sink, stats, warnings);
+            const read = await readFileEntry(ctx, dirfd, name, path, sink, stats, warnings, previousFileChunks(prev));
             if (read === null) continue; // vanished or turned into something else: next run sees it
             entry = read;
             budget.bytes -= entry.size;
           } else {
             entry.flags |= EntryFlag.Deferred;
-            deferred.push({ name: new Uint8Array(name), size: Number(st.size) }); // own buffer: it crosses threads
+            // Own buffers: they cross threads.
+            deferred.push({ name: new Uint8Array(name), size: Number(st.size), prevChunks: previousFileChunkIds(prev) });
           }
         } else {
           fillNonFileMeta(dirfd, entry);
@@ -162,6 +164,17 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
   return { part: { tree, subdirs: refs, deferred }, entries: listed, stats, warnings };
 }
 
+/** The chunk ids of the same name's previous version, if it was a regular file. */
+function previousFileChunks(prev: Entry | undefined): PreviousChunks | undefined {
+  if (prev?.type !== EntryType.File || prev.chunks.length === 0) return undefined;
+  return new Set(prev.chunks.map((c) => idHex(c.id)));
+}
+
+/** The same, packed to cross threads (for files read by file tasks). */
+function previousFileChunkIds(prev: Entry | undefined): Uint8Array | null {
+  return prev?.type === EntryType.File && prev.chunks.length > 0 ? packChunkIds(prev.chunks) : null;
+}
+
 /** Directories, symlinks, devices, FIFOs: xattrs, flags (dirs) and the symlink target. */
 function fillNonFileMeta(dirfd: number, entry: Entry): void {
   if (entry.type === EntryType.Dir) {
@@ -191,6 +204,7 @@ async function readFileEntry(
   sink: BlobSink,
   stats: TaskStats,
   warnings: string[],
+  previous: PreviousChunks | undefined,
 ): Promise<Entry | null> {
   for (let attempt = 1; ; attempt++) {
     const fd = ctx.openFile(dirfd, name);
@@ -205,7 +219,7 @@ async function readFileEntry(
       if (entry.extents.length !== 1 || entry.extents[0]!.length !== entry.size) {
         if (entry.size > 0) entry.flags |= EntryFlag.Sparse;
       }
-      const { chunks, bytesRead } = await readChunks(fd, entry.extents, entry.size, { extentIndex: 0, offsetInExtent: 0 }, Infinity, ctx.chunker, sink);
+      const { chunks, bytesRead } = await readChunks(fd, entry.extents, entry.size, { extentIndex: 0, offsetInExtent: 0 }, Infinity, ctx.chunker, sink, previous);
       entry.chunks = chunks;
       stats.filesRead++;
       stats.bytesRead += bytesRead;

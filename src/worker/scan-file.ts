@@ -4,7 +4,7 @@
 import * as sys from '../sys/index.js';
 import { EntryFlag, EntryType, entryTypeFromMode } from '../model/entry.js';
 import { encodeTree } from '../repo/tree-codec.js';
-import { BlobSink } from './blob-sink.js';
+import { BlobSink, previousChunks } from './blob-sink.js';
 import { dataExtents, readChunks } from './file-content.js';
 import { entryFromStat, fsFlagsOfFd, identityOf, xattrsOfFd } from './entry-meta.js';
 import { emptyStats } from './scan-dir.js';
@@ -52,9 +52,10 @@ export async function scanFileSegment(ctx: WorkerContext, task: FileTask): Promi
       changed = true;
       resume = { ...resume, identity: identityOf(st) };
     }
-    const { chunks, next, bytesRead } = await readChunks(fd, resume.extents, Number(st.size), resume, SEGMENT_BYTES, ctx.chunker, sink);
+    const { chunks, next, bytesRead } = await readChunks(fd, resume.extents, Number(st.size), resume, SEGMENT_BYTES, ctx.chunker, sink, previousChunks(task.prevChunks));
     stats.bytesRead += bytesRead;
     await ctx.afterRead(relPath.toString());
+    stats.chunksReused += sink.reused;
     const { data, blobs } = await sink.finish();
     const result: FileResult = {
       ok: true,

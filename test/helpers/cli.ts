@@ -41,6 +41,7 @@ export function snapshotJson(root: string, repo: string, extra: string[] = []): 
   files_read: number;
   repo_bytes: number;
   changed_while_read: number;
+  chunks_reused: number;
   warnings: string[];
 } {
   const r = snapshot(root, repo, ['--json', '--quiet', ...extra]);
