@@ -12,7 +12,7 @@ export const BATCH_ENTRIES = 2048;
 /** ...or read this many bytes of file content inline (the rest go to file tasks). */
 export const BATCH_READ_BYTES = 8 * 1024 * 1024;
 /** Previous trees decoded ahead of the walk, so their reads overlap the stat calls. */
-const PREFETCH = 4;
+const PREFETCH = 32;
 
 interface Pending {
   relPath: Buffer;
