@@ -36,6 +36,7 @@ constexpr Entry kFunctions[] = {
     {"setFlags", SetFlags},       {"fstatatInto", FstatatInto},
     {"fstatInto", FstatInto},     {"readdirPacked", ReaddirPacked},
     {"limitMallocArenas", LimitMallocArenas},
+    {"trimMalloc", TrimMalloc},
 };
 
 }  // namespace
