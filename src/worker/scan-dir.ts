@@ -14,6 +14,7 @@ import { dataExtents, readChunks } from './file-content.js';
 import { entryFromStat, fsFlagsOfFd, identityOf, xattrsAt, xattrsOfFd } from './entry-meta.js';
 import { MAX_READ_ATTEMPTS, type DeferredFile, type DirPart, type SubdirRef, type TaskStats } from './protocol.js';
 import type { WorkerContext } from './worker-context.js';
+import { unchangedDir } from './unchanged-dir.js';
 
 /** Files up to this size are read inside the directory task, while its batch's budget lasts. */
 const INLINE_FILE_MAX = 4 * 1024 * 1024;
@@ -79,8 +80,6 @@ function sameInode(prev: Entry | undefined, type: EntryType, st: NativeStat): bo
 export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buffer | null, sink: BlobSink, budget: ReadBudget): Promise<ScannedDir> {
   const stats = emptyStats();
   const warnings: string[] = [];
-  const prevByName = new Map<string, Entry>();
-  if (prevTree) for (const e of decodeTree(prevTree)) prevByName.set(e.name.toString('latin1'), e);
 
   const dirfd = ctx.openDir(relPath);
   const entries: Entry[] = [];
@@ -93,6 +92,12 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
     const listing = sys.readdirPacked(dirfd);
     listed = listing.count;
     const dirPath = relPath.toString('latin1');
+    if (prevTree) {
+      const same = unchangedDir(ctx, dirfd, listing, prevTree, dirPath);
+      if (same) return same;
+    }
+    const prevByName = new Map<string, Entry>();
+    if (prevTree) for (const e of decodeTree(prevTree)) prevByName.set(e.name.toString('latin1'), e);
     for (let i = 0, o = 0; i < listing.count; i++) {
       const end = listing.names.indexOf(0, o);
       const name = listing.names.subarray(o, end);

@@ -1,0 +1,135 @@
+// The fast path of the walk for a directory where nothing changed, which is nearly every directory
+// of a server on nearly every run: each listed entry is stat'ed and compared with the previous
+// tree's bytes in place (type, inode, size, mtime ns, ctime ns; no Entry objects, no BigInts), and
+// if all match, the new tree is the previous tree's bytes (subdirectory ids are patched later, as
+// for any tree). Anything else (a change, a new or missing name, an exclusion that now applies, a
+// socket, a damaged tree) answers null, and the caller takes the full path, which re-checks all.
+import * as sys from '../sys/index.js';
+import { EntryFlag, EntryType, entryTypeFromMode } from '../model/entry.js';
+import { ID_BYTES } from '../model/blob-id.js';
+import type { PackedDir } from '../sys/native.js';
+import type { SubdirRef } from './protocol.js';
+import type { ScannedDir } from './scan-dir.js';
+import type { WorkerContext } from './worker-context.js';
+
+const F = sys.STAT_FIELDS;
+
+/** Offsets inside one encoded entry, from its type byte (docs/FORMAT.md "Tree blob"). */
+const AT = { flags: 1, mtimeNs: 14, ctimeNs: 22, ino: 30, size: 50, xattrCount: 70, variable: 72 } as const;
+
+/** Where each entry of an encoded tree starts (its type byte) and, for directories, its subtree id. */
+interface TreeLayout {
+  byName: Map<string, number>;
+  typeAt: Int32Array;
+  subtreeAt: Int32Array;
+}
+
+/** Null when the bytes do not parse exactly: the full path's decoder then names the damage. */
+function layoutOf(tree: Buffer): TreeLayout | null {
+  try {
+    if (tree.length < 8 || tree.toString('latin1', 0, 4) !== 'RPT1') return null;
+    const count = tree.readUInt32LE(4);
+    if (count > tree.length) return null;
+    const layout: TreeLayout = { byName: new Map(), typeAt: new Int32Array(count), subtreeAt: new Int32Array(count).fill(-1) };
+    let o = 8;
+    for (let i = 0; i < count; i++) {
+      const nameLength = tree.readUInt16LE(o);
+      o += 2;
+      layout.byName.set(tree.toString('latin1', o, o + nameLength), i);
+      o += nameLength;
+      const type = tree[o]!;
+      layout.typeAt[i] = o;
+      const xattrs = tree.readUInt16LE(o + AT.xattrCount);
+      o += AT.variable;
+      for (let x = 0; x < xattrs; x++) {
+        o += 2 + tree.readUInt16LE(o);
+        o += 4 + tree.readUInt32LE(o);
+      }
+      if (type === EntryType.File) {
+        o += 4 + tree.readUInt32LE(o) * 16;
+        o += 4 + tree.readUInt32LE(o) * (ID_BYTES + 4);
+      } else if (type === EntryType.Dir) {
+        layout.subtreeAt[i] = o;
+        o += ID_BYTES;
+      } else if (type === EntryType.Symlink) {
+        o += 4 + tree.readUInt32LE(o);
+      }
+    }
+    return o === tree.length && layout.byName.size === count ? layout : null;
+  } catch {
+    return null; // a length field pointed past the end
+  }
+}
+
+function sameBytes(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[aAt + i] !== b[bAt + i]) return false;
+  return true;
+}
+
+function isZero(a: Uint8Array, at: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[at + i] !== 0) return false;
+  return true;
+}
+
+/**
+ * The directory open at `dirfd`, listed as `listing`, if every entry is as in `prevTree`; else null.
+ * `dirPath` is its path from ROOT (latin1), for the exclusion rules.
+ */
+export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedDir, prevTree: Buffer, dirPath: string): ScannedDir | null {
+  const layout = layoutOf(prevTree);
+  if (!layout) return null;
+  const slots = ctx.statSlots;
+  const slotBytes = new Uint8Array(slots.buffer, slots.byteOffset, slots.byteLength);
+  const slotWords = new Uint32Array(slots.buffer, slots.byteOffset, slots.length * 2);
+  const stats = { files: 0, dirs: 0, bytesScanned: 0, filesRead: 0, bytesRead: 0, changedWhileRead: 0, chunksReused: 0 };
+  const subdirs: SubdirRef[] = [];
+  let matched = 0;
+  for (let i = 0, o = 0; i < listing.count; i++) {
+    const end = listing.names.indexOf(0, o);
+    const name = listing.names.subarray(o, end);
+    o = end + 1;
+    try {
+      sys.fstatatInto(dirfd, name, sys.constants.AT_SYMLINK_NOFOLLOW, slots);
+    } catch {
+      return null; // gone since the listing, or worse: the full path decides
+    }
+    const latinName = name.toString('latin1');
+    const type = entryTypeFromMode(slotWords[F.mode * 2]!);
+    const k = layout.byName.get(latinName);
+    const isDir = type === EntryType.Dir;
+    if (k === undefined) {
+      // Not in the previous tree: fine only if it is left out now too.
+      if (type !== null && ctx.rules.verdict(`${dirPath}/${latinName}`, latinName, isDir) === 'omit') continue;
+      return null;
+    }
+    const t = layout.typeAt[k]!;
+    if (type === null || prevTree[t] !== type) return null;
+    if (ctx.rules.verdict(`${dirPath}/${latinName}`, latinName, isDir) !== 'keep') return null;
+    if (
+      !sameBytes(slotBytes, F.ino * 8, prevTree, t + AT.ino, 8) ||
+      !sameBytes(slotBytes, F.mtimeNs * 8, prevTree, t + AT.mtimeNs, 8) ||
+      !sameBytes(slotBytes, F.ctimeNs * 8, prevTree, t + AT.ctimeNs, 8)
+    ) {
+      return null;
+    }
+    const hasSize = type === EntryType.File || type === EntryType.Symlink;
+    if (hasSize ? !sameBytes(slotBytes, F.size * 8, prevTree, t + AT.size, 8) : !isZero(prevTree, t + AT.size, 8)) return null;
+    matched++;
+    if (isDir) {
+      if (prevTree[t + AT.flags]! & EntryFlag.ContentsExcluded) return null;
+      if (BigInt.asUintN(64, slots[F.dev]!) === ctx.repoDev && BigInt.asUintN(64, slots[F.ino]!) === ctx.repoIno) return null;
+      stats.dirs++;
+      const at = layout.subtreeAt[k]!;
+      // Own buffers: they cross threads.
+      subdirs.push({ name: new Uint8Array(name), prevSubtree: new Uint8Array(prevTree.subarray(at, at + ID_BYTES)), offset: at, part: -1 });
+    } else {
+      stats.files++;
+      if (type === EntryType.File) stats.bytesScanned += slotWords[F.size * 2]! + slotWords[F.size * 2 + 1]! * 2 ** 32;
+    }
+  }
+  if (matched !== layout.typeAt.length) return null; // something of the previous tree is gone
+  const tree = Buffer.allocUnsafeSlow(prevTree.length); // its own memory: it crosses threads
+  prevTree.copy(tree);
+  subdirs.sort((a, b) => a.offset - b.offset); // tree order, i.e. by name
+  return { part: { tree, subdirs, deferred: [] }, entries: listing.count, stats, warnings: [] };
+}

@@ -1,0 +1,98 @@
+// The walk's fast path for unchanged directories (src/worker/unchanged-dir.ts) must give exactly
+// what the full path gives. Each case changes one thing the fast path has to notice in an
+// otherwise unchanged directory, takes a second point, restores it into an empty directory and
+// compares it with what the tree should hold then.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { listPoints, restoreInto, snapshotJson } from './helpers/cli.js';
+import { assertTreesEqual } from './helpers/tree-compare.js';
+
+function makeTree(root: string): void {
+  for (const d of ['etc/app', 'etc/app/conf.d', 'var/lib/db', 'usr/bin']) fs.mkdirSync(path.join(root, d), { recursive: true });
+  for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(root, `etc/app/file${i}.conf`), `key${i} = ${'v'.repeat(i * 10)}\n`);
+  fs.writeFileSync(path.join(root, 'etc/app/conf.d/extra.conf'), 'extra = 1\n');
+  fs.writeFileSync(path.join(root, 'var/lib/db/data.db'), 'rows\n');
+  fs.writeFileSync(path.join(root, 'usr/bin/tool'), '#!/bin/sh\necho tool\n', { mode: 0o755 });
+  fs.symlinkSync('tool', path.join(root, 'usr/bin/tool-link'));
+}
+
+interface Case {
+  name: string;
+  /** Changes the live tree; returns extra snapshot arguments. */
+  change(root: string, dir: string): string[];
+  /** Live paths the new point must not hold (and the comparison skips). */
+  leftOut?: string[];
+  /** Live directories the new point holds empty. */
+  emptied?: string[];
+}
+
+const cases: Case[] = [
+  {
+    name: 'a new *.pid file is left out and the rest is kept',
+    change: (root) => (fs.writeFileSync(path.join(root, 'etc/app/app.pid'), '123\n'), []),
+    leftOut: ['etc/app/app.pid'],
+  },
+  {
+    name: 'a deleted file is gone',
+    change: (root) => (fs.rmSync(path.join(root, 'etc/app/file3.conf')), []),
+  },
+  {
+    name: 'a renamed file (same inode, same count) has its new name',
+    change: (root) => (fs.renameSync(path.join(root, 'etc/app/file4.conf'), path.join(root, 'etc/app/file4.conf.bak')), []),
+  },
+  {
+    name: 'an exclusion added to the configuration applies to unchanged files and directories',
+    change: (_root, dir) => {
+      const conf = path.join(dir, 'snapshots.conf');
+      fs.writeFileSync(conf, 'exclude = conf.d\nexclude = file1?.conf\n');
+      return ['--config', conf];
+    },
+    leftOut: [...Array.from({ length: 10 }, (_v, i) => `etc/app/file1${i}.conf`), 'etc/app/conf.d/extra.conf'],
+    emptied: ['etc/app/conf.d'],
+  },
+  {
+    name: 'a database location added later is kept as an empty directory',
+    change: (root, dir) => {
+      const list = path.join(dir, 'database_locations');
+      fs.writeFileSync(list, '/var/lib/db\n'); // as seen from ROOT
+      return ['--db-locations', list];
+    },
+    leftOut: ['var/lib/db/data.db'],
+    emptied: ['var/lib/db'],
+  },
+  {
+    name: 'a symlink replaced by a file of the same name',
+    change: (root) => {
+      const p = path.join(root, 'usr/bin/tool-link');
+      fs.rmSync(p);
+      fs.writeFileSync(p, 'now a file\n');
+      return [];
+    },
+  },
+];
+
+for (const c of cases) {
+  test(`unchanged-directory fast path: ${c.name}`, (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-unch-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const root = path.join(dir, 'root');
+    const repo = path.join(dir, 'repo');
+    makeTree(root);
+    snapshotJson(root, repo);
+    const extra = c.change(root, dir);
+    snapshotJson(root, repo, extra);
+    const target = path.join(dir, 'restored');
+    fs.mkdirSync(target);
+    const r = restoreInto(repo, listPoints(repo).at(-1)!.number, target, extra);
+    assert.equal(r.status, 0, r.stderr);
+    const leftOut = new Set(c.leftOut ?? []);
+    const emptied = new Set(c.emptied ?? []);
+    // An emptied directory keeps its own metadata; only what is below it is left out.
+    assertTreesEqual(root, target, { ignore: (p) => leftOut.has(p) || [...emptied].some((d) => p.startsWith(`${d}/`)) });
+    for (const p of leftOut) assert.equal(fs.existsSync(path.join(target, p)), false, `${p} is not in the point`);
+    for (const d of emptied) assert.deepEqual(fs.readdirSync(path.join(target, d)), [], `${d} is empty in the point`);
+  });
+}
