@@ -36,7 +36,6 @@ constexpr Entry kFunctions[] = {
     {"setFlags", SetFlags},       {"fstatatInto", FstatatInto},
     {"fstatInto", FstatInto},     {"readdirPacked", ReaddirPacked},
     {"limitMallocArenas", LimitMallocArenas},
-    {"trimMalloc", TrimMalloc},
 };
 
 }  // namespace

@@ -8,7 +8,6 @@ namespace restore_native {
 
 // malloc.cc
 Napi::Value LimitMallocArenas(const Napi::CallbackInfo& info);
-Napi::Value TrimMalloc(const Napi::CallbackInfo& info);
 
 // xattr.cc
 Napi::Value LGetXattr(const Napi::CallbackInfo& info);

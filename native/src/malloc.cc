@@ -23,11 +23,4 @@ Napi::Value LimitMallocArenas(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, mallopt(M_ARENA_MAX, n) == 1);
 }
 
-// trimMalloc(): malloc_trim(0). Returns free pages anywhere in every arena to the kernel (not only
-// at the top of a heap): buffers of many sizes come and go during a snapshot, and the holes they
-// leave would otherwise stay resident. Returns whether any memory was released.
-Napi::Value TrimMalloc(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), malloc_trim(0) == 1);
-}
-
 }  // namespace restore_native

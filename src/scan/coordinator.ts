@@ -12,7 +12,6 @@ import { decodeTree, encodeTree } from '../repo/tree-codec.js';
 import { EMPTY_TREE } from '../repo/empty-tree.js';
 import type { RepoWriter } from '../repo/repo-writer.js';
 import { WORKER_HEAP_LIMITS, workerExecArgv } from '../repo/worker-options.js';
-import { trimMalloc } from '../sys/index.js';
 import { MAX_READ_ATTEMPTS, type DirResult, type FileResult, type FileResume, type ScanResult, type ScanTask, type ScanWorkerInit, type TaskStats } from '../worker/protocol.js';
 
 export interface ScanProgress {
@@ -61,16 +60,13 @@ interface FileJob {
 }
 
 /** Bytes handed to the writer and not yet acknowledged before the walk pauses. */
-const WRITER_BACKLOG_BYTES = 16 * 1024 * 1024;
-/** Freed buffers are handed back to the kernel (trimMalloc) after this many bytes were stored. */
-const TRIM_EVERY_BYTES = 64 * 1024 * 1024;
+const WRITER_BACKLOG_BYTES = 32 * 1024 * 1024;
 
 export class Coordinator {
   private readonly pool: Piscina;
   private readonly stack: (() => Promise<void>)[] = [];
   private running = 0;
   private backlog = 0;
-  private untrimmed = 0;
   private failed: Error | null = null;
   private rootId: Buffer | null = null;
   private finish: (() => void) | null = null;
@@ -282,11 +278,6 @@ export class Coordinator {
     if (blobs.length === 0) return;
     const size = data.byteLength;
     this.backlog += size;
-    this.untrimmed += size;
-    if (this.untrimmed >= TRIM_EVERY_BYTES) {
-      this.untrimmed = 0;
-      trimMalloc();
-    }
     try {
       const r = await this.writer.put(data, blobs);
       this.totals.bytesAdded += r.bytesAdded;

@@ -48,12 +48,3 @@ export const constants = native.constants;
 export function limitMallocArenas(n: number): boolean {
   return native.limitMallocArenas(n);
 }
-
-/**
- * Gives free pages inside every malloc arena back to the kernel (malloc_trim). Buffers of all sizes
- * come and go while a snapshot reads and compresses; the holes they leave stay resident otherwise.
- * Process-wide: one caller (the coordinator) is enough.
- */
-export function trimMalloc(): boolean {
-  return native.trimMalloc();
-}

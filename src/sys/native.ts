@@ -166,8 +166,6 @@ export interface NativeAddon {
   readdirPacked(dirfd: number): PackedDir;
   /** mallopt(M_ARENA_MAX, n); true when glibc took it. */
   limitMallocArenas(n: number): boolean;
-  /** malloc_trim(0); true when memory was released. */
-  trimMalloc(): boolean;
   // open.cc
   openat(dirfd: number, name: PathArg, flags: number, mode: number): number;
   openat2(dirfd: number, path: PathArg, flags: number, mode: number, resolve: number): number;

@@ -11,7 +11,7 @@ import { emptyStats } from './scan-dir.js';
 import { MAX_READ_ATTEMPTS, type FileResult, type FileTask } from './protocol.js';
 import type { WorkerContext } from './worker-context.js';
 
-export const SEGMENT_BYTES = 8 * 1024 * 1024;
+export const SEGMENT_BYTES = 16 * 1024 * 1024;
 
 export async function scanFileSegment(ctx: WorkerContext, task: FileTask): Promise<FileResult> {
   const relPath = Buffer.from(task.relPath);
