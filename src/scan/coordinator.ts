@@ -1,7 +1,8 @@
-// The coordinator: shards the walk over the scan pool (one task per batch of directories, file tasks
-// for large changed files), feeds produced blobs to the writer thread, and assembles directory trees bottom-up
-// as their children finish. Scheduling is LIFO (depth first), so the directories held in memory
-// are roughly one path from ROOT with its pending children, not a whole level of the tree.
+// The coordinator: shards the walk over the scan pool (one task per batch of directories, file
+// tasks for large changed files), feeds produced blobs to the writer thread, and assembles
+// directory trees bottom-up as their children finish. Scheduling is LIFO (depth first), so the
+// directories held in memory are roughly one path from ROOT with its pending children, not a
+// whole level of the tree.
 import os from 'node:os';
 import { Piscina } from 'piscina';
 import { BlobKind, blobId } from '../model/blob-id.js';

@@ -207,16 +207,17 @@ export interface NativeAddon {
 const ADDON_RELATIVE = path.join('native', 'build', 'Release', 'restore_native.node');
 
 /**
- * The project root is the nearest ancestor holding native/binding.gyp. Walking up (instead of a
- * fixed '../../..') keeps this right from src/sys (ts-node style runs) and dist/src/sys alike.
+ * The project root is the nearest ancestor holding native/binding.gyp (a checkout) or the built
+ * addon itself (an installed copy, which has no sources). Walking up (instead of a fixed
+ * '../../..') keeps this right from src/sys (ts-node style runs) and dist/src/sys alike.
  */
 export function findProjectRoot(startDir: string): string {
   let dir = startDir;
   for (;;) {
-    if (existsSync(path.join(dir, 'native', 'binding.gyp'))) return dir;
+    if (existsSync(path.join(dir, 'native', 'binding.gyp')) || existsSync(path.join(dir, ADDON_RELATIVE))) return dir;
     const parent = path.dirname(dir);
     if (parent === dir) {
-      throw new Error(`restore_native: no native/binding.gyp above ${startDir}; is the project intact?`);
+      throw new Error(`restore_native: no native/binding.gyp or ${ADDON_RELATIVE} above ${startDir}; is the project intact?`);
     }
     dir = parent;
   }

@@ -1,0 +1,136 @@
+// bin/install into a temporary --prefix (never the real /cluster): the installed commands run on
+// their own copy of the program, a reinstall switches versions and keeps the admin's config,
+// uninstall removes only what the installer wrote, and bad input changes nothing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT, isolated, runCli } from './helpers/cli.js';
+import { assertTreesEqual } from './helpers/tree-compare.js';
+import { parseConfig, defaultConfig } from '../src/config/config.js';
+
+const INSTALL_BIN = path.join(PROJECT_ROOT, 'bin/install');
+
+function tmpPrefix(t: { after(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-install-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Every file below `dir` whose bytes mention `needle`. */
+function filesMentioning(dir: string, needle: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile()) continue;
+    const p = path.join(e.parentPath, e.name);
+    if (fs.readFileSync(p).includes(needle)) out.push(p);
+  }
+  return out;
+}
+
+test('install: commands at PREFIX/cluster/bin run their own copy; snapshot and restore work', (t) => {
+  const prefix = tmpPrefix(t);
+  const r = runCli(INSTALL_BIN, ['--prefix', prefix]);
+  assert.equal(r.status, 0, r.stderr);
+  const lib = path.join(prefix, 'cluster/lib/restore-points');
+  const current = fs.readlinkSync(path.join(lib, 'current'));
+  assert.match(r.stdout, new RegExp(`Installed restore points ${current.replace(/\./g, '\\.')}`));
+
+  for (const c of ['system_snapshot', 'system_restore']) {
+    const cmd = path.join(prefix, 'cluster/bin', c);
+    assert.equal(fs.statSync(cmd).mode & 0o777, 0o755, `${c} is executable`);
+    const text = fs.readFileSync(cmd, 'utf8');
+    assert.ok(text.includes(`'${process.execPath}'`), `${c} names the node binary (cron's PATH is short)`);
+    assert.ok(text.includes(`lib/restore-points/current`) && text.includes(`/bin/${c}"`), `${c} runs the current version`);
+    assert.equal(text.includes(prefix), false, `${c} finds the program beside itself, wherever the tree is`);
+  }
+  // Only what runs: no TypeScript, tests, benchmarks or sources; nothing points back at the checkout.
+  const installed = path.join(lib, current);
+  for (const absent of ['node_modules/typescript', 'node_modules/tinybench', 'node_modules/node-gyp', 'dist/test', 'dist/bench', 'src', 'native/src']) {
+    assert.equal(fs.existsSync(path.join(installed, absent)), false, `${absent} is not installed`);
+  }
+  for (const present of ['node_modules/piscina', 'node_modules/commander', 'node_modules/@mongodb-js/zstd', 'native/build/Release/restore_native.node']) {
+    assert.ok(fs.existsSync(path.join(installed, present)), `${present} is installed`);
+  }
+  assert.deepEqual(filesMentioning(installed, PROJECT_ROOT), [], 'no installed file names the checkout');
+
+  // The commented configuration parses to the built-in defaults.
+  const conf = path.join(prefix, 'cluster/system_snapshots.conf');
+  const parsed = parseConfig(fs.readFileSync(conf, 'utf8'), conf);
+  assert.deepEqual({ ...parsed, source: '' }, { ...defaultConfig(), source: '' });
+
+  // The installed commands do the job.
+  const root = path.join(prefix, 'tree');
+  fs.mkdirSync(path.join(root, 'etc'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'etc/hosts'), '127.0.0.1 localhost\n');
+  fs.symlinkSync('hosts', path.join(root, 'etc/hosts.link'));
+  const repo = path.join(prefix, 'repo');
+  const snap = runCli(path.join(prefix, 'cluster/bin/system_snapshot'), ['--root', root, '--repo', repo, '--quiet', ...isolated()]);
+  assert.equal(snap.status, 0, snap.stderr);
+  const target = path.join(prefix, 'restored');
+  fs.mkdirSync(target);
+  const rest = runCli(path.join(prefix, 'cluster/bin/system_restore'), ['--root', target, '--repo', repo, '--point', '1', '--yes', ...isolated()]);
+  assert.equal(rest.status, 0, rest.stderr);
+  assertTreesEqual(root, target);
+
+  // A copy of the installed tree elsewhere (a rescue stick) runs from where it is.
+  const stick = path.join(prefix, 'stick');
+  fs.cpSync(path.join(prefix, 'cluster'), path.join(stick, 'cluster'), { recursive: true, verbatimSymlinks: true });
+  fs.rmSync(path.join(prefix, 'cluster/lib'), { recursive: true });
+  // ...and with the rescue system's own node when the server's node path is not there.
+  const wrapperPath = path.join(stick, 'cluster/bin/system_restore');
+  fs.writeFileSync(wrapperPath, fs.readFileSync(wrapperPath, 'utf8').replace(`node='${process.execPath}'`, "node='/nonexistent/bin/node'"));
+  assert.ok(fs.readFileSync(wrapperPath, 'utf8').includes('/nonexistent/bin/node'));
+  const list = runCli(wrapperPath, ['--repo', repo, '--list', '--json', '--config', '/dev/null']);
+  assert.equal(list.status, 0, list.stderr);
+  assert.equal((JSON.parse(list.stdout) as unknown[]).length, 2, 'the point and the restore\'s pre-restore point');
+});
+
+test('install again: switches to the new version, removes the old one, keeps the config', (t) => {
+  const prefix = tmpPrefix(t);
+  assert.equal(runCli(INSTALL_BIN, ['--prefix', prefix]).status, 0);
+  const lib = path.join(prefix, 'cluster/lib/restore-points');
+  const first = fs.readlinkSync(path.join(lib, 'current'));
+  const conf = path.join(prefix, 'cluster/system_snapshots.conf');
+  fs.writeFileSync(conf, 'max_size_ratio = 2\n');
+  const r = runCli(INSTALL_BIN, ['--prefix', prefix]);
+  assert.equal(r.status, 0, r.stderr);
+  const second = fs.readlinkSync(path.join(lib, 'current'));
+  assert.notEqual(second, first);
+  assert.deepEqual(fs.readdirSync(lib).sort(), ['current', second].sort(), 'only the current version is left');
+  assert.match(r.stdout, /Configuration left as it was/);
+  assert.equal(fs.readFileSync(conf, 'utf8'), 'max_size_ratio = 2\n');
+  const help = runCli(path.join(prefix, 'cluster/bin/system_snapshot'), ['--help']);
+  assert.equal(help.status, 0, help.stderr);
+});
+
+test('uninstall: removes the commands and the program, keeps config; refuses foreign commands', (t) => {
+  const prefix = tmpPrefix(t);
+  assert.equal(runCli(INSTALL_BIN, ['--prefix', prefix]).status, 0);
+  const r = runCli(INSTALL_BIN, ['--prefix', prefix, '--uninstall']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(fs.existsSync(path.join(prefix, 'cluster/bin/system_snapshot')), false);
+  assert.equal(fs.existsSync(path.join(prefix, 'cluster/lib/restore-points')), false);
+  assert.ok(fs.existsSync(path.join(prefix, 'cluster/system_snapshots.conf')), 'configuration stays');
+
+  // A command someone else put there is not ours to remove.
+  fs.writeFileSync(path.join(prefix, 'cluster/bin/system_snapshot'), '#!/bin/sh\necho theirs\n', { mode: 0o755 });
+  const foreign = runCli(INSTALL_BIN, ['--prefix', prefix, '--uninstall']);
+  assert.equal(foreign.status, 2);
+  assert.match(foreign.stderr, /^install: .*system_snapshot was not written by this installer; left alone, nothing removed\n$/);
+  assert.equal(fs.readFileSync(path.join(prefix, 'cluster/bin/system_snapshot'), 'utf8'), '#!/bin/sh\necho theirs\n');
+});
+
+test('install: bad input is one line, exit 2, nothing written', (t) => {
+  const prefix = tmpPrefix(t);
+  for (const [args, message] of [
+    [['--prefix', 'relative/dir'], /^install: --prefix must be an absolute path, got 'relative\/dir'\n$/],
+    [['--bogus'], /^install: unknown option '--bogus'\n$/],
+  ] as const) {
+    const r = runCli(INSTALL_BIN, [...args]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, message);
+  }
+  assert.deepEqual(fs.readdirSync(prefix), []);
+});
