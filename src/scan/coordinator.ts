@@ -13,7 +13,7 @@ import { decodeTree, encodeTree } from '../repo/tree-codec.js';
 import { EMPTY_TREE } from '../repo/empty-tree.js';
 import type { RepoWriter } from '../repo/repo-writer.js';
 import { WORKER_HEAP_LIMITS, workerExecArgv } from '../repo/worker-options.js';
-import { MAX_READ_ATTEMPTS, type DirResult, type FileResult, type FileResume, type ScanResult, type ScanTask, type ScanWorkerInit, type TaskStats } from '../worker/protocol.js';
+import { MAX_READ_ATTEMPTS, addStats, type DirResult, type FileResult, type FileResume, type ScanResult, type ScanTask, type ScanWorkerInit, type TaskStats } from '../worker/protocol.js';
 
 export interface ScanProgress {
   files: number;
@@ -289,14 +289,7 @@ export class Coordinator {
   }
 
   private account(s: TaskStats): void {
-    const t = this.totals;
-    t.files += s.files;
-    t.dirs += s.dirs;
-    t.bytesScanned += s.bytesScanned;
-    t.bytesRead += s.bytesRead;
-    t.filesRead += s.filesRead;
-    t.changedWhileRead += s.changedWhileRead;
-    t.chunksReused += s.chunksReused;
-    this.hooks.progress(t);
+    addStats(this.totals, s);
+    this.hooks.progress(this.totals);
   }
 }

@@ -45,6 +45,21 @@ export interface TaskStats {
   chunksReused: number;
 }
 
+export function emptyStats(): TaskStats {
+  return { files: 0, dirs: 0, bytesScanned: 0, filesRead: 0, bytesRead: 0, changedWhileRead: 0, chunksReused: 0 };
+}
+
+/** Adds `s` into `into` (a task's total, or the run's). */
+export function addStats(into: TaskStats, s: TaskStats): void {
+  into.files += s.files;
+  into.dirs += s.dirs;
+  into.bytesScanned += s.bytesScanned;
+  into.filesRead += s.filesRead;
+  into.bytesRead += s.bytesRead;
+  into.changedWhileRead += s.changedWhileRead;
+  into.chunksReused += s.chunksReused;
+}
+
 export interface DirTask {
   kind: 'dir';
   /** Path from ROOT as bytes: empty for ROOT itself, else "/a/b". */

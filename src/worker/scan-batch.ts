@@ -3,8 +3,8 @@
 // directory (a server has hundreds of thousands of small directories). What the batch leaves out is
 // handed back as unscanned subdirectories, which the coordinator schedules as tasks of their own.
 import { BlobSink } from './blob-sink.js';
-import { emptyStats, scanDir, type ReadBudget, type ScannedDir } from './scan-dir.js';
-import type { DirPart, DirResult, DirTask, TaskStats } from './protocol.js';
+import { scanDir, type ReadBudget, type ScannedDir } from './scan-dir.js';
+import { addStats, emptyStats, type DirPart, type DirResult, type DirTask } from './protocol.js';
 import type { WorkerContext } from './worker-context.js';
 
 /** A batch stops descending once it has listed this many entries... */
@@ -21,16 +21,6 @@ interface Pending {
   parent: number;
   sub: number;
   prevTree: Promise<Buffer | null> | null;
-}
-
-function addStats(into: TaskStats, s: TaskStats): void {
-  into.files += s.files;
-  into.dirs += s.dirs;
-  into.bytesScanned += s.bytesScanned;
-  into.filesRead += s.filesRead;
-  into.bytesRead += s.bytesRead;
-  into.changedWhileRead += s.changedWhileRead;
-  into.chunksReused += s.chunksReused;
 }
 
 export async function scanDirBatch(ctx: WorkerContext, task: DirTask): Promise<DirResult> {

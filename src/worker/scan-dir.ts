@@ -12,7 +12,7 @@ import { type BlobSink, packChunkIds, type PreviousChunks } from './blob-sink.js
 import { idHex } from '../model/blob-id.js';
 import { dataExtents, readChunks } from './file-content.js';
 import { entryFromStat, fsFlagsOfFd, identityOf, xattrsAt, xattrsOfFd } from './entry-meta.js';
-import { MAX_READ_ATTEMPTS, type DeferredFile, type DirPart, type SubdirRef, type TaskStats } from './protocol.js';
+import { MAX_READ_ATTEMPTS, emptyStats, type DeferredFile, type DirPart, type SubdirRef, type TaskStats } from './protocol.js';
 import type { WorkerContext } from './worker-context.js';
 import { unchangedDir } from './unchanged-dir.js';
 
@@ -30,10 +30,6 @@ export interface ScannedDir {
   entries: number;
   stats: TaskStats;
   warnings: string[];
-}
-
-export function emptyStats(): TaskStats {
-  return { files: 0, dirs: 0, bytesScanned: 0, filesRead: 0, bytesRead: 0, changedWhileRead: 0, chunksReused: 0 };
 }
 
 const F = sys.STAT_FIELDS;

@@ -7,8 +7,7 @@ import { encodeTree } from '../repo/tree-codec.js';
 import { BlobSink, previousChunks } from './blob-sink.js';
 import { dataExtents, readChunks } from './file-content.js';
 import { entryFromStat, fsFlagsOfFd, identityOf, xattrsOfFd } from './entry-meta.js';
-import { emptyStats } from './scan-dir.js';
-import { MAX_READ_ATTEMPTS, type FileResult, type FileTask } from './protocol.js';
+import { MAX_READ_ATTEMPTS, emptyStats, type FileResult, type FileTask } from './protocol.js';
 import type { WorkerContext } from './worker-context.js';
 
 export const SEGMENT_BYTES = 16 * 1024 * 1024;

@@ -8,7 +8,7 @@ import * as sys from '../sys/index.js';
 import { EntryFlag, EntryType, entryTypeFromMode } from '../model/entry.js';
 import { ID_BYTES } from '../model/blob-id.js';
 import type { PackedDir } from '../sys/native.js';
-import type { SubdirRef } from './protocol.js';
+import { emptyStats, type SubdirRef } from './protocol.js';
 import type { ScannedDir } from './scan-dir.js';
 import type { WorkerContext } from './worker-context.js';
 
@@ -81,7 +81,7 @@ export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedD
   const slots = ctx.statSlots;
   const slotBytes = new Uint8Array(slots.buffer, slots.byteOffset, slots.byteLength);
   const slotWords = new Uint32Array(slots.buffer, slots.byteOffset, slots.length * 2);
-  const stats = { files: 0, dirs: 0, bytesScanned: 0, filesRead: 0, bytesRead: 0, changedWhileRead: 0, chunksReused: 0 };
+  const stats = emptyStats();
   const subdirs: SubdirRef[] = [];
   let matched = 0;
   for (let i = 0, o = 0; i < listing.count; i++) {
