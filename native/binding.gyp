@@ -1,6 +1,10 @@
 # Builds restore_native.node: a thin, synchronous syscall addon (see docs DESIGN "Native addon").
 # C++ exceptions are enabled (node_addon_api_except): every failing syscall throws a Napi::Error
 # that node-addon-api turns into a JS exception, so no call site can forget to return early.
+# NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: when a worker thread is terminated during a call (the
+# scan pool is destroyed, a thread is stopped), the JS exception cannot be thrown any more; without
+# it node-addon-api rethrows as a C++ exception nobody catches and the whole process aborts
+# ("terminate called after throwing an instance of 'Napi::Error'"). test/sys-native-terminate.
 {
   "targets": [
     {
@@ -26,6 +30,7 @@
       ],
       "defines": [
         "NAPI_VERSION=8",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "_GNU_SOURCE",
         "_FILE_OFFSET_BITS=64"
       ],
