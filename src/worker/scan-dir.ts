@@ -69,7 +69,7 @@ function sameInode(prev: Entry | undefined, type: EntryType, st: NativeStat): bo
 }
 
 /**
- * Scans the directory at `relPath` (from ROOT) against its previous tree (decoded by the caller).
+ * Scans the directory at `relPath` (from ROOT) against its previous tree blob (read by the caller).
  * Content goes to `sink`; stats and warnings are returned, not merged, so a caller that drops a
  * failed directory counts nothing twice.
  */
