@@ -4,6 +4,7 @@
 // A running snapshot keeps the files it started with (the old version directory is removed only
 // after the switch, and a process that already loaded it keeps its open files). The checkout can
 // be deleted afterwards. The configuration is written only when there is none.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SnapError, errnoCode } from '../model/errors.js';
@@ -167,6 +168,9 @@ export function install(opts: InstallOptions): InstallResult {
     };
     for (const rel of ['package.json', 'package-lock.json', 'dist/src', NATIVE_ADDON, ...COMMANDS.map((c) => `bin/${c}`)]) copy(rel);
     for (const rel of productionPackages(source)) copy(rel);
+    // Durable before anything points at it: a crash after the switch must not leave `current`
+    // naming files whose data never reached the disk.
+    execFileSync('sync', ['-f', staged]);
     fs.renameSync(staged, path.join(lib, version));
   } catch (err) {
     fs.rmSync(staged, { recursive: true, force: true });
