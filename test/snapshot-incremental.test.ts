@@ -34,6 +34,7 @@ test('incremental snapshots: no-change, one changed file, appended large file', 
   fs.closeSync(fd);
 
   const first = snapshotJson(root, repo);
+  let appendReused = 0;
   assert.ok(first.files_read >= 300, `first snapshot reads every file (${first.files_read})`);
 
   await t.test('a no-change snapshot reads no file contents and adds < 1% of the first', () => {
@@ -59,6 +60,18 @@ test('incremental snapshots: no-change, one changed file, appended large file', 
     assert.ok(r.bytes_added < 3 * MiB, `added ${r.bytes_added}: the new chunks and the re-cut tail only`);
     // 200 MiB in chunks of at most 2 MiB: at least 100 chunks, all but the re-cut tail unchanged.
     assert.ok(r.chunks_reused >= 99, `the old chunks are not compressed again (${r.chunks_reused} reused)`);
+    appendReused = r.chunks_reused;
+  });
+
+  await t.test('64 KiB inserted in the middle of the large file: the shifted chunks are still known', () => {
+    const data = fs.readFileSync(big);
+    fs.writeFileSync(big, Buffer.concat([data.subarray(0, 100 * MiB), randomBytes(64 * 1024), data.subarray(100 * MiB)]));
+    const r = snapshotJson(root, repo);
+    assert.equal(r.files_read, 1);
+    assert.ok(r.bytes_added < 3 * MiB, `added ${r.bytes_added}: the chunks around the insertion only`);
+    // All but the few chunks around the insertion, as many as an append reused (every segment's
+    // task is given the previous chunks near its position, which the 64 KiB shift stays within).
+    assert.ok(r.chunks_reused >= appendReused - 4, `chunks after the insertion moved by 64 KiB and are not compressed again (${r.chunks_reused} reused, ${appendReused} after the append)`);
   });
 
   await t.test('a file whose mtime moved but whose content did not is read, not compressed again', () => {

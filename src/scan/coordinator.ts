@@ -13,7 +13,8 @@ import { decodeTree, encodeTree } from '../repo/tree-codec.js';
 import { EMPTY_TREE } from '../repo/empty-tree.js';
 import type { RepoWriter } from '../repo/repo-writer.js';
 import { WORKER_HEAP_LIMITS, workerExecArgv } from '../repo/worker-options.js';
-import { MAX_READ_ATTEMPTS, addStats, type DirResult, type FileResult, type FileResume, type ScanResult, type ScanTask, type ScanWorkerInit, type TaskStats } from '../worker/protocol.js';
+import { PreviousChunkList } from '../worker/previous-chunks.js';
+import { MAX_READ_ATTEMPTS, SEGMENT_BYTES, addStats, type DirResult, type FileResult, type FileResume, type ScanResult, type ScanTask, type ScanWorkerInit, type TaskStats } from '../worker/protocol.js';
 
 export interface ScanProgress {
   files: number;
@@ -56,8 +57,8 @@ interface FileJob {
   chunks: Entry['chunks'];
   attempt: number;
   changed: boolean;
-  /** The previous version's chunk ids, handed to every segment's task. */
-  prevChunks: Uint8Array | null;
+  /** The previous version's chunks; each segment's task gets those around its position. */
+  prev: PreviousChunkList | null;
 }
 
 /** Tasks a scan thread works on at once (the second runs while the first one's zstd calls do). */
@@ -65,6 +66,25 @@ const TASKS_PER_THREAD = 2;
 
 /** Bytes handed to the writer and not yet acknowledged before the walk pauses. */
 const WRITER_BACKLOG_BYTES = 32 * 1024 * 1024;
+
+function previousList(packed: Uint8Array | null): PreviousChunkList | null {
+  return packed && packed.length > 0 ? new PreviousChunkList(packed) : null;
+}
+
+/**
+ * The previous version's chunks a segment may meet: those within a segment before and two after
+ * its position (in data bytes, as chunks are cut), so content that moved by less than a segment
+ * is still recognised; anything further is compressed again, which costs time, never correctness.
+ */
+function nearbyChunks(prev: PreviousChunkList | null, resume: FileResume | null): Uint8Array | null {
+  if (!prev) return null;
+  let pos = 0;
+  if (resume) {
+    for (let i = 0; i < resume.extentIndex; i++) pos += resume.extents[i]!.length;
+    pos += resume.offsetInExtent;
+  }
+  return prev.window(pos - SEGMENT_BYTES, pos + 2 * SEGMENT_BYTES);
+}
 
 export class Coordinator {
   private readonly pool: Piscina;
@@ -178,7 +198,7 @@ export class Coordinator {
       // child to finish completes its directory itself (it must not be completed twice).
       if (n.waiting === 0) leaves.push(n);
       // Pushed in reverse so that the stack runs them in name order.
-      for (let i = part.deferred.length - 1; i >= 0; i--) this.pushFile({ node: n, name: Buffer.from(part.deferred[i]!.name), entry: null, chunks: [], attempt: 0, changed: false, prevChunks: part.deferred[i]!.prevChunks }, null);
+      for (let i = part.deferred.length - 1; i >= 0; i--) this.pushFile({ node: n, name: Buffer.from(part.deferred[i]!.name), entry: null, chunks: [], attempt: 0, changed: false, prev: previousList(part.deferred[i]!.prevChunks) }, null);
       for (let i = part.subdirs.length - 1; i >= 0; i--) {
         const s = part.subdirs[i]!;
         const name = Buffer.from(s.name);
@@ -194,7 +214,7 @@ export class Coordinator {
 
   private pushFile(job: FileJob, resume: FileResume | null): void {
     this.stack.push(async () => {
-      const res = await this.runTask({ kind: 'file', relPath: this.pathOf(job), resume, attempt: job.attempt, prevChunks: job.prevChunks });
+      const res = await this.runTask({ kind: 'file', relPath: this.pathOf(job), resume, attempt: job.attempt, prevChunks: nearbyChunks(job.prev, resume) });
       if (!res.ok) throw new SnapError('IO', `cannot read ${res.path}: ${res.message}`, { path: res.path });
       await this.onFileSegment(job, res as FileResult);
     });

@@ -3,33 +3,17 @@
 // payloads into one contiguous buffer so a task result crosses threads as a single copy.
 // Content the previous version of the same file already had is not compressed again: it is almost
 // always stored (the writer drops it), and if it is not (a damaged repository), it is stored raw.
-import { blobId, idHex, BlobKind, ID_BYTES } from '../model/blob-id.js';
+import { blobId, idHex, BlobKind } from '../model/blob-id.js';
 import { compressPayload } from '../repo/compression.js';
 import { Compression } from '../repo/record.js';
 import type { BlobDesc } from './protocol.js';
+import type { PreviousChunks } from './previous-chunks.js';
 
 interface Pending {
   id: Buffer;
   kind: BlobKind;
   rawLength: number;
   packed: Promise<{ compression: number; payload: Buffer }>;
-}
-
-/** Ids (hex) of the chunks of a file's previous version. */
-export type PreviousChunks = ReadonlySet<string>;
-
-/** The previous version's chunk ids, from 32-byte ids packed one after another. */
-export function previousChunks(packed: Uint8Array | null): PreviousChunks | undefined {
-  if (!packed || packed.length === 0) return undefined;
-  const ids = new Set<string>();
-  for (let o = 0; o + ID_BYTES <= packed.length; o += ID_BYTES) ids.add(idHex(packed.subarray(o, o + ID_BYTES)));
-  return ids;
-}
-
-export function packChunkIds(chunks: readonly { id: Uint8Array }[]): Uint8Array {
-  const out = new Uint8Array(chunks.length * ID_BYTES);
-  chunks.forEach((c, i) => out.set(c.id, i * ID_BYTES));
-  return out;
 }
 
 export class BlobSink {

@@ -6,7 +6,8 @@ import * as sys from '../sys/index.js';
 import type { ChunkRef, Extent } from '../model/entry.js';
 import { errnoCode } from '../model/errors.js';
 import { CHUNK_THRESHOLD, type Chunker } from './chunker.js';
-import type { BlobSink, PreviousChunks } from './blob-sink.js';
+import type { BlobSink } from './blob-sink.js';
+import type { PreviousChunks } from './previous-chunks.js';
 
 export interface FileStat {
   size: number;

@@ -6,6 +6,9 @@ import type { ChunkerParams } from './chunker.js';
 /** A file that changes during every one of these reads is stored flagged as changed. */
 export const MAX_READ_ATTEMPTS = 3;
 
+/** A file task reads about this much of a large file (a segment), so its memory stays bounded. */
+export const SEGMENT_BYTES = 16 * 1024 * 1024;
+
 /** Given to every worker once (piscina workerData). */
 export interface ScanWorkerInit {
   root: string;
@@ -81,7 +84,7 @@ export interface SubdirRef {
 export interface DeferredFile {
   name: Uint8Array;
   size: number;
-  /** The previous version's chunk ids (32 bytes each), or null: not compressed again. */
+  /** The previous version's chunks (previous-chunks.ts packing), or null: not compressed again. */
   prevChunks: Uint8Array | null;
 }
 
@@ -115,7 +118,7 @@ export interface FileTask {
   resume: FileResume | null;
   /** How many times this file was started over because it changed while being read. */
   attempt: number;
-  /** The previous version's chunk ids (32 bytes each), or null. */
+  /** The previous version's chunks around this segment's position (packed), or null. */
   prevChunks: Uint8Array | null;
 }
 

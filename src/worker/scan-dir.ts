@@ -8,7 +8,8 @@ import { type Entry, EntryFlag, EntryType, entryTypeFromMode } from '../model/en
 import { errnoCode } from '../model/errors.js';
 import { decodeTree, encodeTreeWithOffsets } from '../repo/tree-codec.js';
 import { EMPTY_TREE_ID } from '../repo/empty-tree.js';
-import { type BlobSink, packChunkIds, type PreviousChunks } from './blob-sink.js';
+import type { BlobSink } from './blob-sink.js';
+import { packChunks, type PreviousChunks } from './previous-chunks.js';
 import { idHex } from '../model/blob-id.js';
 import { dataExtents, readChunks } from './file-content.js';
 import { entryFromStat, fsFlagsOfFd, identityOf, xattrsAt, xattrsOfFd } from './entry-meta.js';
@@ -173,7 +174,7 @@ function previousFileChunks(prev: Entry | undefined): PreviousChunks | undefined
 
 /** The same, packed to cross threads (for files read by file tasks). */
 function previousFileChunkIds(prev: Entry | undefined): Uint8Array | null {
-  return prev?.type === EntryType.File && prev.chunks.length > 0 ? packChunkIds(prev.chunks) : null;
+  return prev?.type === EntryType.File && prev.chunks.length > 0 ? packChunks(prev.chunks) : null;
 }
 
 /** Directories, symlinks, devices, FIFOs: xattrs, flags (dirs) and the symlink target. */

@@ -4,13 +4,13 @@
 import * as sys from '../sys/index.js';
 import { EntryFlag, EntryType, entryTypeFromMode } from '../model/entry.js';
 import { encodeTree } from '../repo/tree-codec.js';
-import { BlobSink, previousChunks } from './blob-sink.js';
+import { BlobSink } from './blob-sink.js';
+import { previousChunkSet } from './previous-chunks.js';
 import { dataExtents, readChunks } from './file-content.js';
 import { entryFromStat, fsFlagsOfFd, identityOf, xattrsOfFd } from './entry-meta.js';
-import { MAX_READ_ATTEMPTS, emptyStats, type FileResult, type FileTask } from './protocol.js';
+import { MAX_READ_ATTEMPTS, SEGMENT_BYTES, emptyStats, type FileResult, type FileTask } from './protocol.js';
 import type { WorkerContext } from './worker-context.js';
 
-export const SEGMENT_BYTES = 16 * 1024 * 1024;
 
 export async function scanFileSegment(ctx: WorkerContext, task: FileTask): Promise<FileResult> {
   const relPath = Buffer.from(task.relPath);
@@ -51,7 +51,7 @@ export async function scanFileSegment(ctx: WorkerContext, task: FileTask): Promi
       changed = true;
       resume = { ...resume, identity: identityOf(st) };
     }
-    const { chunks, next, bytesRead } = await readChunks(fd, resume.extents, Number(st.size), resume, SEGMENT_BYTES, ctx.chunker, sink, previousChunks(task.prevChunks));
+    const { chunks, next, bytesRead } = await readChunks(fd, resume.extents, Number(st.size), resume, SEGMENT_BYTES, ctx.chunker, sink, previousChunkSet(task.prevChunks));
     stats.bytesRead += bytesRead;
     await ctx.afterRead(relPath.toString());
     stats.chunksReused += sink.reused;
