@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { withLoopFs } from './helpers/loop-fs.js';
 import { makeTmpDir } from './helpers/tmp.js';
 import { assertTreesEqual } from './helpers/tree-compare.js';
-import { listPoints, restoreInto, runCli, SNAPSHOT_BIN } from './helpers/cli.js';
+import { listPoints, RESTORE_BIN, restoreInto, runCli, SNAPSHOT_BIN } from './helpers/cli.js';
 
 const free = (dir: string): number => {
   const s = fs.statfsSync(dir);
@@ -79,5 +79,41 @@ test('min_free: prune to make room, else stop cleanly; deletion works on a full 
     fs.rmSync(filler);
     const last = snap();
     assert.equal(last.status, 0, last.stderr);
+  });
+});
+
+test('restore never fills ROOT: a file its filesystem has no room for stops the restore first', async (t) => {
+  const work = makeTmpDir('rp-space-restore-', t);
+  const repo = path.join(work, 'repo'); // on the big disk: only ROOT is short of space
+  await withLoopFs('ext4', 48, async (mnt) => {
+    const big = path.join(mnt, 'big.bin');
+    const bigSize = Math.floor(free(mnt) * 0.4);
+    fs.writeFileSync(big, randomBytes(bigSize));
+    fs.writeFileSync(path.join(mnt, 'small.conf'), 'setting = 1\n');
+    const args = ['--root', mnt, '--repo', repo, '--config', '/dev/null', '--db-locations', '/dev/null', '--no-boot'];
+    assert.equal(runCli(SNAPSHOT_BIN, [...args, '--quiet']).status, 0);
+    const state = path.join(work, 'state');
+    execFileSync('cp', ['-a', mnt, state]);
+
+    // The big file is gone and something else now takes the space: only half of it is free.
+    fs.rmSync(big);
+    fs.writeFileSync(path.join(mnt, 'small.conf'), 'setting = 2\n');
+    const filler = path.join(mnt, 'filler');
+    fs.writeFileSync(filler, Buffer.alloc(Math.max(0, free(mnt) - Math.floor(bigSize / 2))));
+    const freeBefore = free(mnt);
+    assert.ok(freeBefore < bigSize, 'the big file does not fit now');
+
+    const r = runCli(RESTORE_BIN, [...args, '--point', '1', '--yes']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^system_restore: restoring \/big\.bin failed: it needs [\d.]+ MiB but its filesystem has only [\d.]+ MiB free \([\d.]+ MiB are kept free\): stopped before filling the disk; .*run the same restore again.*\n$/);
+    assert.equal(fs.existsSync(big), false);
+    assert.deepEqual(fs.readdirSync(mnt).filter((n) => n.startsWith('.rp-restore-')), [], 'no temp file left');
+    assert.ok(free(mnt) >= freeBefore - 1024 * 1024, 'nothing of the big file was written');
+
+    // With the room back, the same command converges to the point exactly.
+    fs.rmSync(filler);
+    const again = runCli(RESTORE_BIN, [...args, '--point', '1', '--yes']);
+    assert.equal(again.status, 0, again.stderr);
+    assertTreesEqual(state, mnt, { ignoreRootMeta: true });
   });
 });

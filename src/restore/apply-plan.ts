@@ -34,6 +34,39 @@ function split(path: Buffer): { parent: Buffer; name: Buffer } {
   return { parent: path.subarray(0, Math.max(0, i)), name: path.subarray(i + 1) };
 }
 
+/** Never fill the disk: this much stays free beyond what a file needs (at most 1% of the fs). */
+const RESTORE_RESERVE_BYTES = 64 * 1024 * 1024;
+
+function formatMiB(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+/**
+ * Refuses to write a file its filesystem has no room for. Asked of the directory's own filesystem
+ * (a separate /var or /boot counts on its own), before the temp file exists; the old version still
+ * takes its space until the rename, so the whole new size is needed. Free means available to
+ * unprivileged users: ext4's root reserve stays for the running system.
+ */
+function ensureRoomFor(dirfd: number, e: Entry, where: string): void {
+  let s: fs.StatsFs;
+  try {
+    s = fs.statfsSync(`/proc/self/fd/${dirfd}`); // the directory the fd holds, however it is reached
+  } catch {
+    return; // no /proc: nothing to ask, and a restore must still be possible
+  }
+  const need = e.extents.reduce((n, x) => n + x.length, 0); // holes take no space
+  const free = s.bavail * s.bsize;
+  const reserve = Math.min(RESTORE_RESERVE_BYTES, Math.floor(s.blocks * s.bsize * 0.01));
+  if (need + reserve > free) {
+    throw new SnapError(
+      'DISK_FULL',
+      `it needs ${formatMiB(need)} but its filesystem has only ${formatMiB(free)} free (${formatMiB(reserve)} are kept free): stopped before filling the disk; ` +
+        'what was restored before it stays; free space there and run the same restore again, or restore the pre-restore point to go back',
+      { path: where },
+    );
+  }
+}
+
 export class PlanApplier {
   readonly stats: ApplyStats = { ops: 0, bytesWritten: 0, filesWritten: 0 };
   private cachedDir: { path: string; fd: number } | null = null;
@@ -165,6 +198,7 @@ export class PlanApplier {
 
   /** Writes a file's content and metadata (flags excepted) under `tmp`; returns its open fd. */
   private async writeFile(dirfd: number, tmp: Buffer, e: Entry, where: string): Promise<number> {
+    ensureRoomFor(dirfd, e, where);
     const fd = sys.openat(dirfd, tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
     try {
       let chunk = 0;
