@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { attachDisk, MiB, mkfsExt4, mount, pattern, readAt, run, umount, unavailable, withUndo, writeAt } from './helpers/loop-disk.js';
+import { attachMbrBootDisk, MiB, mount, pattern, readAt, run, umount, unavailable, withUndo, writeAt } from './helpers/loop-disk.js';
 import { makeTmpDir } from './helpers/tmp.js';
 import { assertTreesEqual } from './helpers/tree-compare.js';
 import { listPoints, runCli, RESTORE_BIN, SNAPSHOT_BIN } from './helpers/cli.js';
@@ -23,12 +23,7 @@ test('MBR disk with a separate /boot: snapshot, break, restore from a rescue mou
   const bootCode = pattern(440, 11);
   const gap = pattern(MiB - 512, 12);
   await withUndo(async (undo) => {
-    const disk = await attachDisk(undo, dir, 'label: dos\nstart=2048, size=16MiB, type=83\nsize=32MiB, type=83\n', (image) => {
-      writeAt(image, 0, bootCode);
-      writeAt(image, 512, gap);
-    }, 2);
-    mkfsExt4(disk.part(1));
-    mkfsExt4(disk.part(2));
+    const disk = await attachMbrBootDisk(undo, dir, bootCode, gap);
     const root = path.join(dir, 'root');
     // Mounted by hand: the test unmounts them itself (the rescue system's view comes next).
     for (const [part, at] of [[disk.part(2), root], [disk.part(1), path.join(root, 'boot')]] as const) {

@@ -23,7 +23,7 @@ import {
   type BootRecord,
 } from '../src/boot/index.js';
 import { withLoopFs } from './helpers/loop-fs.js';
-import { attachDisk, DISK_MIB, MiB, mkfsExt4, mount, pattern, readAt, run, unavailable, withUndo, writeAt, type LoopDisk } from './helpers/loop-disk.js';
+import { attachDisk, attachMbrBootDisk, DISK_MIB, MiB, mkfsExt4, mount, pattern, readAt, run, unavailable, withUndo, writeAt, type LoopDisk } from './helpers/loop-disk.js';
 import { makeTmpDir } from './helpers/tmp.js';
 
 
@@ -93,12 +93,7 @@ test('MBR disk: /boot and root partitions on a loop disk; boot code and post-MBR
   const bootCode = pattern(440, 1);
   const gap = pattern(MiB - 512, 2);
   await withUndo(async (undo) => {
-    const disk = await attachDisk(undo, dir, 'label: dos\nstart=2048, size=16MiB, type=83\nsize=32MiB, type=83\n', (image) => {
-      writeAt(image, 0, bootCode);
-      writeAt(image, 512, gap);
-    }, 2);
-    mkfsExt4(disk.part(1));
-    mkfsExt4(disk.part(2));
+    const disk = await attachMbrBootDisk(undo, dir, bootCode, gap);
     const root = path.join(dir, 'root');
     await mount(undo, disk.part(2), root, 'ext4');
     await mount(undo, disk.part(1), path.join(root, 'boot'), 'ext4');

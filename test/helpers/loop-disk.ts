@@ -147,3 +147,17 @@ export async function attachDisk(undo: Undo, dir: string, sfdiskScript: string, 
 
 export const mkfsExt4 = (device: string): void => void run('mkfs.ext4', ['-q', '-F', '-b', '4096', device]);
 
+
+/**
+ * The boot tests' MBR disk: a 16 MiB partition for /boot and a 32 MiB one for /, both ext4, with
+ * `bootCode` at bytes 0-439 and `gap` from byte 512 (the post-MBR gap GRUB's core.img lives in).
+ */
+export async function attachMbrBootDisk(undo: Undo, dir: string, bootCode: Buffer, gap: Buffer): Promise<LoopDisk> {
+  const disk = await attachDisk(undo, dir, 'label: dos\nstart=2048, size=16MiB, type=83\nsize=32MiB, type=83\n', (image) => {
+    writeAt(image, 0, bootCode);
+    writeAt(image, 512, gap);
+  }, 2);
+  mkfsExt4(disk.part(1));
+  mkfsExt4(disk.part(2));
+  return disk;
+}
