@@ -4,11 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SNAPSHOT_BIN, isolated, restoreInto, spawnCli } from './helpers/cli.js';
+import { makeTmpDir, type AfterHook } from './helpers/tmp.js';
 
 interface RaceRun {
   status: number | null;
@@ -38,17 +38,22 @@ async function snapshotWithRace(root: string, repo: string, target: string, onRe
   return { status, json: JSON.parse(stdout) as RaceRun['json'] };
 }
 
+/** A temp ROOT holding one `size`-byte file, live.dat, being the file the races are run on. */
+function raceTree(t: AfterHook, size: number): { dir: string; root: string; file: string } {
+  const dir = makeTmpDir('rp-race-', t);
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(root);
+  const file = path.join(root, 'live.dat');
+  fs.writeFileSync(file, randomBytes(size));
+  return { dir, root, file };
+}
+
 for (const [label, size] of [
   ['small file (read by the directory task)', 256 * 1024],
   ['large file (read in segments by file tasks)', 40 * 1024 * 1024],
 ] as const) {
   test(`${label}: changed once during its read, it is read again and stored as it is now`, async (t) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-race-'));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const root = path.join(dir, 'root');
-    fs.mkdirSync(root);
-    const file = path.join(root, 'live.dat');
-    fs.writeFileSync(file, randomBytes(size));
+    const { dir, root, file } = raceTree(t, size);
     const final = randomBytes(size);
     const run = await snapshotWithRace(root, path.join(dir, 'repo'), 'live.dat', (n) => {
       if (n === 1) fs.writeFileSync(file, final);
@@ -61,12 +66,7 @@ for (const [label, size] of [
   });
 
   test(`${label}: changing during every read, it is stored flagged and reported`, async (t) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-race-'));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const root = path.join(dir, 'root');
-    fs.mkdirSync(root);
-    const file = path.join(root, 'live.dat');
-    fs.writeFileSync(file, randomBytes(size));
+    const { dir, root, file } = raceTree(t, size);
     const run = await snapshotWithRace(root, path.join(dir, 'repo'), 'live.dat', () => fs.appendFileSync(file, 'more\n'));
     assert.equal(run.json.changed_while_read, 1);
     assert.ok(run.json.warnings.some((w) => w.includes('live.dat') && w.includes('changed while it was read')), JSON.stringify(run.json.warnings));
