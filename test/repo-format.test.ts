@@ -132,3 +132,43 @@ test('pack writer dedups, seals at its target size, and the reader verifies cont
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('readMany decodes a batch in one go, and a bad blob in it fails alone', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-many-'));
+  try {
+    const repo = Repository.open(path.join(dir, 'repo'), { create: true });
+    const writer = new PackWriter(repo.store, new IdTable(), 1 << 20);
+    const put = async (id: Buffer, raw: Buffer): Promise<void> => {
+      const { compression, payload } = await compressPayload(raw);
+      writer.add({ id, kind: BlobKind.Tree, compression, rawLength: raw.length, payload });
+    };
+    // Text-like blobs (stored zstd), one incompressible (stored raw), one empty.
+    const good = [...Array.from({ length: 12 }, (_, i) => Buffer.from(`entry ${i} `.repeat(50 + i))), randomBytes(3000), Buffer.alloc(0)];
+    for (const raw of good) await put(blobId(raw), raw);
+    // Same length, other content, under the id of `liar`: the record's xxh3 is consistent, so
+    // only the SHA-256 of the decoded bytes can tell.
+    const liar = Buffer.from('the real content '.repeat(40));
+    await put(blobId(liar), Buffer.from('other content!!! '.repeat(40)));
+    // A payload that claims zstd but is not a zstd frame: the joint call fails, each is retried alone.
+    const junk = Buffer.from('junk tree '.repeat(30));
+    writer.add({ id: blobId(junk), kind: BlobKind.Tree, compression: Compression.Zstd, rawLength: junk.length, payload: randomBytes(80) });
+    writer.seal();
+    const reader = repo.reader();
+    const unknown = blobId(Buffer.from('never stored'));
+
+    const all = await Promise.allSettled(reader.readMany(good.map((raw) => blobId(raw))));
+    assert.deepEqual(all.map((r) => (r.status === 'fulfilled' ? r.value : r.reason)), good);
+
+    const mixed = [good[0]!, liar, good[1]!, good[12]!, good[2]!];
+    const withLiar = await Promise.allSettled(reader.readMany([...mixed.map((raw) => blobId(raw)), unknown]));
+    assert.deepEqual(withLiar.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    assert.match(String((withLiar[1] as PromiseRejectedResult).reason), /fails its SHA-256 check/);
+    assert.deepEqual((withLiar[2] as PromiseFulfilledResult<Buffer>).value, good[1]);
+
+    const withJunk = await Promise.allSettled(reader.readMany([blobId(good[3]!), blobId(junk), blobId(good[4]!)]));
+    assert.deepEqual(withJunk.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual((withJunk[2] as PromiseFulfilledResult<Buffer>).value, good[4]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

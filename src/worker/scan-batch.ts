@@ -30,10 +30,22 @@ export async function scanDirBatch(ctx: WorkerContext, task: DirTask): Promise<D
   const warnings: string[] = [];
   const parts: DirPart[] = [];
   let listed = 0;
+  // Previous trees are read ahead for the next PREFETCH directories to be scanned, in one
+  // decompression call, so the reads overlap the stat calls; each directory awaits only its own.
+  const readAhead = (first: Pending | null): void => {
+    const window = [...(first ? [first] : []), ...stack.slice(-PREFETCH).reverse()].filter((q) => q.prevTree === null && q.prevTreeId !== null);
+    if (window.length === 0) return;
+    const trees = ctx.readTrees(window.map((q) => Buffer.from(q.prevTreeId!)));
+    window.forEach((q, i) => {
+      q.prevTree = trees[i]!;
+      q.prevTree.catch(() => undefined); // awaited when its turn comes; never unhandled meanwhile
+    });
+  };
   const readPrev = (p: Pending): Promise<Buffer | null> => {
-    p.prevTree ??= p.prevTreeId ? ctx.readTree(Buffer.from(p.prevTreeId)) : Promise.resolve(null);
-    p.prevTree.catch(() => undefined); // awaited when its turn comes; never unhandled meanwhile
-    return p.prevTree;
+    if (p.prevTree === null) readAhead(p);
+    // Start the next window while half of this one is still ahead.
+    if (stack.slice(-PREFETCH / 2).some((q) => q.prevTree === null && q.prevTreeId !== null)) readAhead(null);
+    return p.prevTree ?? Promise.resolve(null);
   };
   const stack: Pending[] = [{ relPath: Buffer.from(task.relPath), prevTreeId: task.prevTreeId, parent: -1, sub: -1, prevTree: null }];
 
@@ -41,7 +53,6 @@ export async function scanDirBatch(ctx: WorkerContext, task: DirTask): Promise<D
     const item = stack.pop()!;
     const first = item.parent < 0;
     if (!first && (listed >= BATCH_ENTRIES || budget.bytes <= 0)) break; // the rest stay unscanned
-    for (let i = stack.length - 1; i >= Math.max(0, stack.length - PREFETCH); i--) void readPrev(stack[i]!);
     let scanned: ScannedDir;
     try {
       scanned = await scanDir(ctx, item.relPath, await readPrev(item), sink, budget);
