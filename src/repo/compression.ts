@@ -10,7 +10,24 @@ interface ZstdBinding {
   compress(data: Buffer, level: number): Promise<Buffer>;
   decompress(data: Buffer): Promise<Buffer>;
 }
-const { compress, decompress } = createRequire(import.meta.url)('@mongodb-js/zstd/bindings.js') as ZstdBinding;
+const { compress, decompress } = loadBinding();
+
+/**
+ * The package's loader (bindings.js) calls process.report.getReport() to tell glibc from musl:
+ * ~10 ms in each of the four threads that load it, every run. On glibc Linux the platform
+ * package is loaded directly; anything else goes through the package's own loader.
+ */
+function loadBinding(): ZstdBinding {
+  const require = createRequire(import.meta.url);
+  if (process.platform === 'linux') {
+    try {
+      return require(`@mongodb-js/zstd-linux-${process.arch}-gnu`) as ZstdBinding;
+    } catch {
+      // not installed for this platform, or not loadable here (musl): the package decides
+    }
+  }
+  return require('@mongodb-js/zstd/bindings.js') as ZstdBinding;
+}
 
 export const ZSTD_LEVEL = 3;
 /** Below this, a zstd frame costs more than it saves. */
