@@ -56,9 +56,13 @@ machine_busy_s() {
 # Our CLI with nothing read from /cluster, as an argv in OURS_CMD (measure runs it under
 # /usr/bin/time, which needs a program, not a shell function). NODE_FLAGS adds node options.
 # RP_DEBUG=1 makes a failure print its stack after the one-line message.
+# The launcher's own node flags (its shebang line) are kept: `node bin/system_snapshot` alone
+# would run without them, i.e. not as installed.
 ours_cmd() { # TREE REPO
+  local launch_flags
+  launch_flags=$(head -1 "$PROJ/bin/system_snapshot" | sed -n 's/^#!.* node *//p')
   # shellcheck disable=SC2206
-  OURS_CMD=(env RP_DEBUG=1 node ${NODE_FLAGS:-} "$PROJ/bin/system_snapshot" --root "$1" --repo "$2" --json --quiet
+  OURS_CMD=(env RP_DEBUG=1 node $launch_flags ${NODE_FLAGS:-} "$PROJ/bin/system_snapshot" --root "$1" --repo "$2" --json --quiet
     --db-locations /dev/null --config /dev/null)
 }
 
