@@ -1,6 +1,7 @@
 // system_restore: the seed's interactive flow (listing, number, warning, 'yes'), --list [--json],
 // --point/--yes for scripts, --dry-run and --path. Every restore that changes something first
 // takes a pre-restore point, so the admin can roll forward.
+import './v8-tuning.js'; // first: V8 flags must be set before any worker starts
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/config.js';

@@ -1,4 +1,5 @@
 // system_snapshot: options of the contract, the seed's texts, progress on a terminal, --json.
+import './v8-tuning.js'; // first: V8 flags must be set before any worker starts
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';

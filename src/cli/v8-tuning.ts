@@ -1,0 +1,13 @@
+// V8 settings for the whole process, imported first by each command so they hold before any
+// worker thread starts (V8 flags are process-wide; a Worker refuses them in its execArgv).
+//
+// A snapshot is a short run in four isolates (main, writer, two scanners) that each optimise the
+// same code with TurboFan on V8's background threads. Measured with --trace-opt on a no-change
+// snapshot of the e2e tree: 1.6-1.8 s of TurboFan work in a 2 s run on two cores, about 40% of
+// its CPU. Most of it was inlining Buffer and codec helpers into big functions (scanDir,
+// encodeTreeWithOffsets, unchangedDir). A cumulative inlining budget of 300 bytecode bytes
+// (V8's default is 920) halves that work; the hot loops (FastCDC, tree codec) keep their
+// optimisation. docs/BENCHMARKS.md has the side-by-side runs.
+import v8 from 'node:v8';
+
+v8.setFlagsFromString('--max-inlined-bytecode-size-cumulative=300');
