@@ -130,3 +130,42 @@ test('kill -9 during retention and prune: every listed point still restores exac
     }
   }
 });
+
+test('retention weighs the files\' data: holes of sparse files and extra hard links are not counted', (t) => {
+  const dir = makeTmpDir('rp-retain-', t);
+  const root = path.join(dir, 'root');
+  const repo = path.join(dir, 'repo');
+  const conf = path.join(dir, 'snap.conf');
+  const MiB = 1024 * 1024;
+  // A 1 GiB image holding 1 MiB, and a 2 MiB file with three names, in a directory that does not
+  // change afterwards (so the later snapshots count it on the unchanged-directory path).
+  fs.mkdirSync(path.join(root, 'img'), { recursive: true });
+  const fd = fs.openSync(path.join(root, 'img', 'disk.img'), 'w');
+  fs.writeSync(fd, randomBytes(MiB), 0, MiB, 512 * MiB);
+  fs.ftruncateSync(fd, 1024 * MiB);
+  fs.closeSync(fd);
+  fs.writeFileSync(path.join(root, 'img', 'shared.bin'), randomBytes(2 * MiB));
+  fs.linkSync(path.join(root, 'img', 'shared.bin'), path.join(root, 'img', 'link1'));
+  fs.linkSync(path.join(root, 'img', 'shared.bin'), path.join(root, 'img', 'link2'));
+  fs.writeFileSync(conf, 'max_size_ratio = 1.5\nmin_snapshots = 1\nprotect_seconds = 0\n');
+
+  const inRange = (r: Record<string, unknown>, extra: number): void => {
+    const data = r.data_bytes as number;
+    // 1 MiB + 2 MiB + the churned 2 MiB file; allocation may round up a little per file.
+    assert.ok(data >= 3 * MiB + extra && data <= 3 * MiB + extra + 256 * 1024, `data_bytes ${data}`);
+    assert.ok((r.bytes_scanned as number) >= 1024 * MiB + 6 * MiB + extra, `bytes_scanned ${String(r.bytes_scanned)}`);
+  };
+  const first = snapshotJson(root, repo, ['--config', conf]);
+  inRange(first, 0);
+  const pruned: string[] = [];
+  for (let round = 0; round < 3; round++) {
+    churn(root, round); // 2 MiB of new incompressible data each round
+    const r = snapshotJson(root, repo, ['--config', conf]);
+    inRange(r, 2 * MiB + 'round 0\n'.length);
+    pruned.push(...(r.pruned as string[]));
+  }
+  // Weighed against bytes_scanned (over 1 GiB) nothing would ever go; against the ~5 MiB of data,
+  // a repository holding 3 + 2 x 2 MiB of incompressible content is over 1.5 x and old points go.
+  assert.ok(pruned.includes(first.id as string), `the first point was pruned (pruned: ${pruned.join(' ')})`);
+  assert.equal(runCli(SNAPSHOT_BIN, ['--repo', repo, '--check', '--config', '/dev/null']).status, 0);
+});

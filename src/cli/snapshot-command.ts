@@ -148,6 +148,7 @@ export async function snapshotMain(argv: string[]): Promise<number> {
       files: point.stats.files,
       dirs: point.stats.dirs,
       bytes_scanned: point.stats.bytes_scanned,
+      data_bytes: point.stats.data_bytes,
       bytes_added: point.stats.bytes_added,
       files_read: point.stats.files_read,
       changed_while_read: point.stats.changed_while_read,

@@ -7,6 +7,8 @@ export interface PointStats {
   files: number;
   dirs: number;
   bytes_scanned: number;
+  /** Regular files' data as stored (holes left out, links shared); absent in points of 0.1.0 before it. */
+  data_bytes?: number;
   bytes_added: number;
   files_read: number;
   blobs_added: number;

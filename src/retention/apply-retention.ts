@@ -38,6 +38,14 @@ async function removePoint(repo: Repository, point: PointRecord, minFree: number
   await collectGarbage(repo, { minFree, warning: hooks.warning });
 }
 
+/**
+ * "The size of the snapshotted data" for max_size_ratio: the newest point's data_bytes (holes and
+ * extra hard links not counted); points written before that field existed give bytes_scanned.
+ */
+export function snapshottedDataBytes(point: PointRecord): number {
+  return point.stats.data_bytes ?? point.stats.bytes_scanned;
+}
+
 /** After a snapshot: keep the repository within max_size_ratio x the data, as the seed says. */
 export async function applyRetention(repo: Repository, cfg: RetentionConfig, minFree: number, now: Date, hooks: RetentionHooks): Promise<RetentionResult> {
   const removed: PointRecord[] = [];
@@ -45,9 +53,10 @@ export async function applyRetention(repo: Repository, cfg: RetentionConfig, min
     const { points } = repo.points();
     const newest = points.at(-1);
     if (!newest) break;
-    const decision = nextRemoval(asPolicyPoints(points), repo.store.totalBytes(), newest.stats.bytes_scanned, now.getTime(), cfg);
+    const dataBytes = snapshottedDataBytes(newest);
+    const decision = nextRemoval(asPolicyPoints(points), repo.store.totalBytes(), dataBytes, now.getTime(), cfg);
     if (!decision.remove) {
-      if (removed.length > 0 || repo.store.totalBytes() > cfg.maxSizeRatio * newest.stats.bytes_scanned) hooks.kept(decision.reason);
+      if (removed.length > 0 || repo.store.totalBytes() > cfg.maxSizeRatio * dataBytes) hooks.kept(decision.reason);
       break;
     }
     const point = points.find((p) => p.id === decision.remove!.id)!;

@@ -23,6 +23,7 @@ export interface ScanProgress {
   bytesRead: number;
   filesRead: number;
   chunksReused: number;
+  dataBytes: number;
 }
 
 export interface ScanHooks {
@@ -94,7 +95,7 @@ export class Coordinator {
   private failed: Error | null = null;
   private rootId: Buffer | null = null;
   private finish: (() => void) | null = null;
-  readonly totals: ScanTotals = { files: 0, dirs: 0, bytesScanned: 0, bytesRead: 0, filesRead: 0, chunksReused: 0, bytesAdded: 0, blobsAdded: 0, changedWhileRead: 0 };
+  readonly totals: ScanTotals = { files: 0, dirs: 0, bytesScanned: 0, bytesRead: 0, filesRead: 0, chunksReused: 0, dataBytes: 0, bytesAdded: 0, blobsAdded: 0, changedWhileRead: 0 };
 
   constructor(
     init: ScanWorkerInit,

@@ -214,6 +214,7 @@ export async function scanToPoint(repo: Repository, writer: RepoWriter, opts: Sn
       files: t.files,
       dirs: t.dirs,
       bytes_scanned: t.bytesScanned,
+      data_bytes: Math.round(t.dataBytes),
       bytes_added: t.bytesAdded,
       files_read: t.filesRead,
       blobs_added: t.blobsAdded,

@@ -46,10 +46,23 @@ export interface TaskStats {
   changedWhileRead: number;
   /** Chunks read that the file's previous version had: not compressed again. */
   chunksReused: number;
+  /** The regular files' data as stored on disk: see fileDataBytes. Not an integer. */
+  dataBytes: number;
+}
+
+/**
+ * A regular file's share of "the size of the snapshotted data" that retention weighs the
+ * repository against (max_size_ratio): its allocated bytes if fewer than its length (a sparse
+ * file's holes are no data; a 100 GB image holding 1 GB must not let the repository grow to 150
+ * GB), divided among its links (a file with three names is one file's data, not three). Exact when
+ * all links are inside the tree, as on a server's / (links cannot cross filesystems).
+ */
+export function fileDataBytes(size: number, blocks: number, nlink: number): number {
+  return Math.min(size, blocks * 512) / Math.max(1, nlink);
 }
 
 export function emptyStats(): TaskStats {
-  return { files: 0, dirs: 0, bytesScanned: 0, filesRead: 0, bytesRead: 0, changedWhileRead: 0, chunksReused: 0 };
+  return { files: 0, dirs: 0, bytesScanned: 0, filesRead: 0, bytesRead: 0, changedWhileRead: 0, chunksReused: 0, dataBytes: 0 };
 }
 
 /** Adds `s` into `into` (a task's total, or the run's). */
@@ -61,6 +74,7 @@ export function addStats(into: TaskStats, s: TaskStats): void {
   into.bytesRead += s.bytesRead;
   into.changedWhileRead += s.changedWhileRead;
   into.chunksReused += s.chunksReused;
+  into.dataBytes += s.dataBytes;
 }
 
 export interface DirTask {

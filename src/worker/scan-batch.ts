@@ -13,6 +13,8 @@ export const BATCH_ENTRIES = 2048;
 export const BATCH_READ_BYTES = 8 * 1024 * 1024;
 /** Previous trees decoded ahead of the walk, so their reads overlap the stat calls. */
 const PREFETCH = 32;
+const NOT_READ: Promise<Buffer | null> = Promise.resolve(null);
+const NO_TREE: Promise<Buffer | null> = Promise.resolve(null);
 
 interface Pending {
   relPath: Buffer;
@@ -20,7 +22,8 @@ interface Pending {
   /** The parent's part and the index of this directory in its subdirs. */
   parent: number;
   sub: number;
-  prevTree: Promise<Buffer | null> | null;
+  /** NOT_READ until its read is started (one type in the field keeps V8's object shape stable). */
+  prevTree: Promise<Buffer | null>;
 }
 
 export async function scanDirBatch(ctx: WorkerContext, task: DirTask): Promise<DirResult> {
@@ -32,8 +35,10 @@ export async function scanDirBatch(ctx: WorkerContext, task: DirTask): Promise<D
   let listed = 0;
   // Previous trees are read ahead for the next PREFETCH directories to be scanned, in one
   // decompression call, so the reads overlap the stat calls; each directory awaits only its own.
+  const unread = (q: Pending): boolean => q.prevTree === NOT_READ && q.prevTreeId !== null;
   const readAhead = (first: Pending | null): void => {
-    const window = [...(first ? [first] : []), ...stack.slice(-PREFETCH).reverse()].filter((q) => q.prevTree === null && q.prevTreeId !== null);
+    const window: Pending[] = first && unread(first) ? [first] : [];
+    for (let i = stack.length - 1; i >= Math.max(0, stack.length - PREFETCH); i--) if (unread(stack[i]!)) window.push(stack[i]!);
     if (window.length === 0) return;
     const trees = ctx.readTrees(window.map((q) => Buffer.from(q.prevTreeId!)));
     window.forEach((q, i) => {
@@ -42,12 +47,18 @@ export async function scanDirBatch(ctx: WorkerContext, task: DirTask): Promise<D
     });
   };
   const readPrev = (p: Pending): Promise<Buffer | null> => {
-    if (p.prevTree === null) readAhead(p);
+    if (unread(p)) readAhead(p);
     // Start the next window while half of this one is still ahead.
-    if (stack.slice(-PREFETCH / 2).some((q) => q.prevTree === null && q.prevTreeId !== null)) readAhead(null);
-    return p.prevTree ?? Promise.resolve(null);
+    const half = Math.max(0, stack.length - PREFETCH / 2);
+    for (let i = stack.length - 1; i >= half; i--) {
+      if (unread(stack[i]!)) {
+        readAhead(null);
+        break;
+      }
+    }
+    return p.prevTreeId === null ? NO_TREE : p.prevTree;
   };
-  const stack: Pending[] = [{ relPath: Buffer.from(task.relPath), prevTreeId: task.prevTreeId, parent: -1, sub: -1, prevTree: null }];
+  const stack: Pending[] = [{ relPath: Buffer.from(task.relPath), prevTreeId: task.prevTreeId, parent: -1, sub: -1, prevTree: NOT_READ }];
 
   while (stack.length > 0) {
     const item = stack.pop()!;
@@ -72,7 +83,7 @@ export async function scanDirBatch(ctx: WorkerContext, task: DirTask): Promise<D
     // Pushed in reverse so that they are scanned in name order.
     for (let i = subdirs.length - 1; i >= 0; i--) {
       const s = subdirs[i]!;
-      stack.push({ relPath: Buffer.concat([item.relPath, Buffer.from('/'), s.name]), prevTreeId: s.prevSubtree, parent: index, sub: i, prevTree: null });
+      stack.push({ relPath: Buffer.concat([item.relPath, Buffer.from('/'), s.name]), prevTreeId: s.prevSubtree, parent: index, sub: i, prevTree: NOT_READ });
     }
   }
   stats.chunksReused += sink.reused;

@@ -13,7 +13,7 @@ import { packChunks, type PreviousChunks } from './previous-chunks.js';
 import { idHex } from '../model/blob-id.js';
 import { dataExtents, readChunks } from './file-content.js';
 import { entryFromStat, fsFlagsOfFd, identityOf, xattrsAt, xattrsOfFd } from './entry-meta.js';
-import { MAX_READ_ATTEMPTS, emptyStats, type DeferredFile, type DirPart, type SubdirRef, type TaskStats } from './protocol.js';
+import { MAX_READ_ATTEMPTS, emptyStats, fileDataBytes, type DeferredFile, type DirPart, type SubdirRef, type TaskStats } from './protocol.js';
 import type { WorkerContext } from './worker-context.js';
 import { unchangedDir } from './unchanged-dir.js';
 
@@ -152,7 +152,10 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
         }
       } else {
         stats.files++;
-        if (type === EntryType.File) stats.bytesScanned += entry.size;
+        if (type === EntryType.File) {
+          stats.bytesScanned += entry.size;
+          stats.dataBytes += fileDataBytes(entry.size, Number(st.blocks), Number(st.nlink));
+        }
       }
       entries.push(entry);
     }

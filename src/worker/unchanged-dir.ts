@@ -8,7 +8,7 @@ import * as sys from '../sys/index.js';
 import { EntryFlag, EntryType, entryTypeFromMode } from '../model/entry.js';
 import { ID_BYTES } from '../model/blob-id.js';
 import type { PackedDir } from '../sys/native.js';
-import { emptyStats, type SubdirRef } from './protocol.js';
+import { emptyStats, fileDataBytes, type SubdirRef } from './protocol.js';
 import type { ScannedDir } from './scan-dir.js';
 import type { WorkerContext } from './worker-context.js';
 
@@ -124,7 +124,11 @@ export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedD
       subdirs.push({ name: new Uint8Array(name), prevSubtree: new Uint8Array(prevTree.subarray(at, at + ID_BYTES)), offset: at, part: -1 });
     } else {
       stats.files++;
-      if (type === EntryType.File) stats.bytesScanned += slotWords[F.size * 2]! + slotWords[F.size * 2 + 1]! * 2 ** 32;
+      if (type === EntryType.File) {
+        const size = slotWords[F.size * 2]! + slotWords[F.size * 2 + 1]! * 2 ** 32;
+        stats.bytesScanned += size;
+        stats.dataBytes += fileDataBytes(size, slotWords[F.blocks * 2]! + slotWords[F.blocks * 2 + 1]! * 2 ** 32, slotWords[F.nlink * 2]!);
+      }
     }
   }
   if (matched !== layout.typeAt.length) return null; // something of the previous tree is gone
