@@ -1,12 +1,16 @@
-// dir.cc - readdirAt / readdirPacked: list an open directory fd without closing it or disturbing
-// the caller. fdopendir takes ownership of the fd it is given, so it gets a private dup (closed by
-// closedir). The dup shares the file offset with the caller's fd, hence the rewind before reading.
+// dir.cc - readdirAt / readdirPacked: list an open directory fd without closing it. readdirAt uses
+// a DIR stream; fdopendir takes ownership of the fd it is given, so it gets a private dup (closed
+// by closedir). The dup shares the file offset with the caller's fd, hence the rewind before
+// reading; readdirPacked rewinds the fd itself and reads it with getdents64.
 // readdirAt returns one {name, type} object per entry; readdirPacked returns the same listing as
 // three values (one Buffer of NUL-terminated names, one Uint8Array of d_types, a count) so a
 // directory costs a constant number of JS allocations however many entries it has.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <cstdint>
 
 #include <cstring>
 #include <string>
@@ -34,6 +38,15 @@ DIR* OpenPrivateStream(Napi::Env env, int dirfd) {
   rewinddir(dir);
   return dir;
 }
+
+// The kernel's record for getdents64 (glibc declares no type for it).
+struct Dirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
 
 bool IsDotOrDotDot(const char* name) {
   return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
@@ -73,38 +86,37 @@ Napi::Value ReaddirAt(const Napi::CallbackInfo& info) {
   return entries;
 }
 
-// { names: Buffer ("a\0b\0..."), types: Uint8Array (d_type per entry), count }. The whole
-// listing is gathered in C++ first and the DIR* closed before any JS value is created, so a
-// throwing allocation cannot leak it.
+// { names: Buffer ("a\0b\0..."), types: Uint8Array (d_type per entry), count }. Read with
+// getdents64 straight from the caller's fd after a rewind: no dup, no DIR stream, no close (three
+// syscalls fewer per directory than readdirAt's stream, on a walk of every directory of the server).
+// The whole listing is gathered in C++ before any JS value is created.
 Napi::Value ReaddirPacked(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int dirfd = FdArg(info, 0, "dirfd");
-  DIR* dir = OpenPrivateStream(env, dirfd);
-
+  if (lseek(dirfd, 0, SEEK_SET) < 0) {
+    int err = errno;
+    throw ErrnoError(env, err, "lseek");
+  }
   std::string names;
   std::vector<uint8_t> types;
-  int err = 0;
-  try {
-    names.reserve(4096);
-    types.reserve(128);
-    for (;;) {
-      errno = 0;
-      struct dirent* entry = readdir(dir);
-      if (entry == nullptr) {
-        err = errno;
-        break;
-      }
-      const char* name = entry->d_name;
-      if (IsDotOrDotDot(name)) continue;
-      names.append(name, std::strlen(name) + 1);  // keeps the terminating NUL
-      types.push_back(entry->d_type);
+  names.reserve(4096);
+  types.reserve(128);
+  alignas(8) char buf[32768];
+  for (;;) {
+    long n = syscall(SYS_getdents64, dirfd, buf, sizeof buf);
+    if (n < 0) {
+      int err = errno;
+      throw ErrnoError(env, err, "getdents64");
     }
-  } catch (...) {
-    closedir(dir);  // std::bad_alloc while growing the buffers
-    throw;
+    if (n == 0) break;
+    for (long off = 0; off < n;) {
+      const Dirent64* d = reinterpret_cast<const Dirent64*>(buf + off);
+      off += d->d_reclen;
+      if (IsDotOrDotDot(d->d_name)) continue;
+      names.append(d->d_name, std::strlen(d->d_name) + 1);  // keeps the terminating NUL
+      types.push_back(d->d_type);
+    }
   }
-  closedir(dir);
-  if (err != 0) throw ErrnoError(env, err, "readdir");
 
   size_t count = types.size();
   Napi::ArrayBuffer typeBytes = Napi::ArrayBuffer::New(env, count);
