@@ -14,7 +14,7 @@ import { Repository } from '../src/repo/repository.js';
 import { PackWriter } from '../src/repo/pack-writer.js';
 import { compressPayload } from '../src/repo/compression.js';
 import { decodeRecord, encodeRecordHeader, Compression } from '../src/repo/record.js';
-import { encodeIndex, indexTable } from '../src/repo/index-file.js';
+import { encodeIndex, indexTable, INDEX_ENTRY_BYTES, readIndexRows } from '../src/repo/index-file.js';
 
 function entry(name: Buffer | string, type: EntryType, extra: Partial<Entry> = {}): Entry {
   return {
@@ -168,6 +168,32 @@ test('readMany decodes a batch in one go, and a bad blob in it fails alone', asy
     const withJunk = await Promise.allSettled(reader.readMany([blobId(good[3]!), blobId(junk), blobId(good[4]!)]));
     assert.deepEqual(withJunk.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
     assert.deepEqual((withJunk[2] as PromiseFulfilledResult<Buffer>).value, good[4]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('readIndexRows keeps exactly the rows of the wanted kinds, runs across read blocks included', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-idx-'));
+  try {
+    // 2500 rows (reads go 1024 rows at a time): kinds in runs of varying length, so kept runs
+    // start and end at block edges, inside blocks, and at the file's ends.
+    const kinds = Array.from({ length: 2500 }, (_, i) => ((i % 7 < 3) !== (i >= 1020 && i < 1030) ? BlobKind.Tree : BlobKind.Data));
+    kinds[0] = BlobKind.Tree;
+    kinds[2499] = BlobKind.Tree;
+    const entries = kinds.map((kind, i) => ({ id: blobId(Buffer.from(`row ${i}`)), kind, compression: Compression.Zstd, offset: i * 100, recordLength: 100, rawLength: 50 + i, base: Buffer.alloc(32) }));
+    const file = path.join(dir, 'x.idx');
+    fs.writeFileSync(file, encodeIndex(entries));
+    const table = indexTable(fs.readFileSync(file), 'x.idx');
+    const expected = Buffer.concat(
+      Array.from({ length: 2500 }, (_, i) => table.subarray(i * INDEX_ENTRY_BYTES, (i + 1) * INDEX_ENTRY_BYTES)).filter((row) => row[32] === BlobKind.Tree),
+    );
+    const { rows, total } = readIndexRows(file, 'x.idx', (kind) => kind === BlobKind.Tree);
+    assert.equal(total, 2500);
+    assert.ok(expected.length > 0 && expected.length < table.length);
+    assert.ok(rows.equals(expected), 'the same rows, in order');
+    assert.equal(readIndexRows(file, 'x.idx', () => false).rows.length, 0);
+    assert.ok(readIndexRows(file, 'x.idx', () => true).rows.equals(table));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -40,7 +40,7 @@ export class BlobIndex {
       const packId = key.slice('index/'.length, -'.idx'.length);
       if (only && !only.has(packId)) continue;
       if (!store.exists(`packs/${packId.slice(0, 2)}/${packId}.pack`)) continue; // orphan index
-      const { rows, total } = readIndexRows(store.path(key), key, (row) => want(row.readUInt8(32) as BlobKind));
+      const { rows, total } = readIndexRows(store.path(key), key, (kind) => want(kind as BlobKind));
       if (rows.length !== total * INDEX_ENTRY_BYTES) this.partial.add(packId);
       if (rows.length > 0) this.addPack(packId, rows);
     }

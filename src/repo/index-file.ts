@@ -7,6 +7,8 @@ import type { Compression } from './record.js';
 
 const MAGIC = Buffer.from('RPIDX01\n');
 export const INDEX_ENTRY_BYTES = 88;
+/** Where a row holds its blob kind (readIndexEntry). */
+const KIND_OFFSET = 32;
 
 export interface IndexEntry {
   id: Buffer;
@@ -63,10 +65,12 @@ export function readIndexEntry(table: Buffer, i: number): IndexEntry {
 }
 
 /**
- * Reads an index file in small pieces, verifying its checksum, and keeps only the rows `keep`
- * wants (a copy). Loading only tree rows this way never holds a whole index file in memory.
+ * Reads an index file in small pieces, verifying its checksum, and keeps only the rows whose kind
+ * `keep` wants (a copy). Loading only tree rows this way never holds a whole index file in memory.
+ * Each scan thread loads the tree rows at its start, so the loop creates no object per row: runs
+ * of kept rows are copied out of the read block at once.
  */
-export function readIndexRows(file: string, where: string, keep: (row: Buffer) => boolean): { rows: Buffer; total: number } {
+export function readIndexRows(file: string, where: string, keep: (kind: number) => boolean): { rows: Buffer; total: number } {
   const bad = (why: string): SnapError => new SnapError('REPO_CORRUPT', `damaged index ${where}: ${why}`);
   const fd = fs.openSync(file, 'r');
   try {
@@ -84,9 +88,14 @@ export function readIndexRows(file: string, where: string, keep: (row: Buffer) =
       const len = n * INDEX_ENTRY_BYTES;
       if (fs.readSync(fd, block, 0, len, pos) !== len) throw bad('truncated');
       hasher.update(block.subarray(0, len));
-      for (let i = 0; i < n; i++) {
-        const row = block.subarray(i * INDEX_ENTRY_BYTES, (i + 1) * INDEX_ENTRY_BYTES);
-        if (keep(row)) kept.push(Buffer.from(row));
+      let runStart = -1; // first row of the current run of kept rows
+      for (let i = 0; i <= n; i++) {
+        const wanted = i < n && keep(block[i * INDEX_ENTRY_BYTES + KIND_OFFSET]!);
+        if (wanted && runStart < 0) runStart = i;
+        if (!wanted && runStart >= 0) {
+          kept.push(Buffer.from(block.subarray(runStart * INDEX_ENTRY_BYTES, i * INDEX_ENTRY_BYTES)));
+          runStart = -1;
+        }
       }
       pos += len;
       left -= n;
