@@ -8,6 +8,8 @@
 // encodeTreeWithOffsets, unchangedDir). A cumulative inlining budget of 300 bytecode bytes
 // (V8's default is 920) halves that work; the hot loops (FastCDC, tree codec) keep their
 // optimisation. docs/BENCHMARKS.md has the side-by-side runs.
+// Only compiler heuristics may be changed here, at run time: V8 aborted when a GC flag
+// (--single-threaded-gc) was set this way after the heap existed.
 import v8 from 'node:v8';
 
 v8.setFlagsFromString('--max-inlined-bytecode-size-cumulative=300');
