@@ -38,6 +38,8 @@ const NODE_FLAGS = '--max-semi-space-size=4';
 const SAMPLE_CONFIG = `# Restore points (system_snapshot / system_restore). key = value; # starts a comment.
 # Every key is optional; the values shown are the built-in defaults.
 #snapshot_dir = /root/snapshots
+# The repository may not exceed this x the snapshotted data (the files' data on disk: holes of
+# sparse files and extra hard links are not counted); old points are removed to keep it so:
 #max_size_ratio = 1.5
 #min_snapshots = 2
 #protect_seconds = 86400
