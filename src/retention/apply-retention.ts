@@ -42,7 +42,7 @@ async function removePoint(repo: Repository, point: PointRecord, minFree: number
  * "The size of the snapshotted data" for max_size_ratio: the newest point's data_bytes (holes and
  * extra hard links not counted); points written before that field existed give bytes_scanned.
  */
-export function snapshottedDataBytes(point: PointRecord): number {
+function snapshottedDataBytes(point: PointRecord): number {
   return point.stats.data_bytes ?? point.stats.bytes_scanned;
 }
 

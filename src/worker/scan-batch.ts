@@ -14,7 +14,6 @@ export const BATCH_READ_BYTES = 8 * 1024 * 1024;
 /** Previous trees decoded ahead of the walk, so their reads overlap the stat calls. */
 const PREFETCH = 32;
 const NOT_READ: Promise<Buffer | null> = Promise.resolve(null);
-const NO_TREE: Promise<Buffer | null> = Promise.resolve(null);
 
 interface Pending {
   relPath: Buffer;
@@ -22,7 +21,10 @@ interface Pending {
   /** The parent's part and the index of this directory in its subdirs. */
   parent: number;
   sub: number;
-  /** NOT_READ until its read is started (one type in the field keeps V8's object shape stable). */
+  /**
+   * NOT_READ (resolves to null) until its read is started, and for a directory without a previous
+   * tree; one type in the field keeps V8's object shape stable.
+   */
   prevTree: Promise<Buffer | null>;
 }
 
@@ -56,7 +58,7 @@ export async function scanDirBatch(ctx: WorkerContext, task: DirTask): Promise<D
         break;
       }
     }
-    return p.prevTreeId === null ? NO_TREE : p.prevTree;
+    return p.prevTree;
   };
   const stack: Pending[] = [{ relPath: Buffer.from(task.relPath), prevTreeId: task.prevTreeId, parent: -1, sub: -1, prevTree: NOT_READ }];
 

@@ -42,15 +42,11 @@ export class WorkerContext {
   }
 
   /**
-   * A tree blob of the previous point, read straight from the repository (verified): no round trip
-   * through the writer thread per directory. Only tree rows of the index are loaded, and only
-   * sealed packs of earlier runs are ever asked for.
+   * Tree blobs of the previous point, read straight from the repository (verified) with one
+   * decompression call for all, a promise per id: no round trip through the writer thread per
+   * directory. Only tree rows of the index are loaded, and only sealed packs of earlier runs are
+   * ever asked for.
    */
-  async readTree(id: Buffer): Promise<Buffer> {
-    return this.treeReader().read(id);
-  }
-
-  /** Several trees at once (one decompression call for all): a promise per id. */
   readTrees(ids: Buffer[]): Promise<Buffer>[] {
     return this.treeReader().readMany(ids);
   }
