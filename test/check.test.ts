@@ -6,8 +6,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { xxh3 } from '../src/repo/checksum.js';
-import { INDEX_ENTRY_BYTES, indexTable, readIndexEntry } from '../src/repo/index-file.js';
-import { Compression } from '../src/repo/record.js';
+import { encodeIndex, INDEX_ENTRY_BYTES, indexTable, readIndexEntry } from '../src/repo/index-file.js';
+import { decodeRecord, encodeRecordHeader } from '../src/repo/record.js';
+import { BlobKind } from '../src/model/blob-id.js';
+import { bundleTable, parseBundle } from '../src/repo/bundle.js';
+import { compressPayload, decompressPayload } from '../src/repo/compression.js';
 import { makeTmpDir } from './helpers/tmp.js';
 import { restoreInto, runCli, SNAPSHOT_BIN, snapshotJson } from './helpers/cli.js';
 
@@ -15,7 +18,7 @@ function setup(t: Parameters<typeof makeTmpDir>[1]): { dir: string; root: string
   const dir = makeTmpDir('rp-check-', t);
   const root = path.join(dir, 'root');
   fs.mkdirSync(path.join(root, 'etc'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'etc/tiny.conf'), 'a=1\n'); // < 64 bytes: stored uncompressed
+  fs.writeFileSync(path.join(root, 'etc/tiny.conf'), 'a=1\n');
   fs.writeFileSync(path.join(root, 'etc/big.conf'), 'setting = value\n'.repeat(5000));
   fs.mkdirSync(path.join(root, 'var/log'), { recursive: true });
   fs.writeFileSync(path.join(root, 'var/log/app.log'), 'log line\n'.repeat(3000));
@@ -80,14 +83,36 @@ test('a missing index: its blobs are reported missing for the points that need t
   assert.match(r.stdout, /affected: point 1 \(\S+\): \/ \(directory unreadable|affected: point 1 \(\S+\): \/ \(blob [0-9a-f]+ missing\)/);
 });
 
-test('--read-data finds content that fails its SHA-256 even with a consistent record checksum; restore refuses it', (t) => {
-  const { dir, root, repo } = setup(t);
-  const { pack, entry } = locate(repo, (e) => e.rawLength === 4 && e.compression === Compression.None);
+/**
+ * Flips the first byte of the 4-byte blob (etc/tiny.conf) where it is stored, a bundle of small
+ * files, and gives the record a consistent xxh3 and the index consistent offsets: only the blob's
+ * SHA-256 can tell.
+ */
+async function corruptTinyMember(repo: string): Promise<void> {
+  const { pack, entry } = locate(repo, (e) => e.rawLength === 4);
   const bytes = fs.readFileSync(pack);
   const o = entry.offset;
-  bytes[o + 96]! ^= 0x20; // the payload's first byte: 'a' becomes 'A'
-  xxh3(bytes.subarray(o, o + 88), bytes.subarray(o + 96, o + entry.recordLength)).copy(bytes, o + 88);
-  fs.writeFileSync(pack, bytes);
+  const { header, payload } = decodeRecord(bytes.subarray(o, o + entry.recordLength), 'test');
+  assert.equal(header.kind, BlobKind.Bundle, 'small files are stored in a bundle');
+  const bundle = parseBundle(payload, 'test');
+  const raw = Buffer.from(await decompressPayload(header.compression, bundle.data));
+  raw[bundle.offsets[bundle.members.findIndex((m) => m.id.equals(entry.id))]!]! ^= 0x20; // 'a' becomes 'A'
+  const packed = await compressPayload(raw);
+  const newPayload = Buffer.concat([bundleTable(payload), packed.payload]);
+  const record = Buffer.concat([encodeRecordHeader({ ...header, compression: packed.compression }, newPayload), newPayload]);
+  fs.writeFileSync(pack, Buffer.concat([bytes.subarray(0, o), record, bytes.subarray(o + entry.recordLength)]));
+  const delta = record.length - entry.recordLength;
+  const idxFile = path.join(repo, 'index', `${path.basename(pack, '.pack')}.idx`);
+  const table = indexTable(fs.readFileSync(idxFile), idxFile);
+  const entries = Array.from({ length: table.length / INDEX_ENTRY_BYTES }, (_, i) => readIndexEntry(table, i)).map((e) =>
+    e.offset === o ? { ...e, compression: packed.compression, recordLength: record.length } : e.offset > o ? { ...e, offset: e.offset + delta } : e,
+  );
+  fs.writeFileSync(idxFile, encodeIndex(entries));
+}
+
+test('--read-data finds content that fails its SHA-256 even with a consistent record checksum; restore refuses it', async (t) => {
+  const { dir, root, repo } = setup(t);
+  await corruptTinyMember(repo);
   assert.equal(check(repo).status, 1, 'the pack no longer matches its name');
   const deep = check(repo, '--read-data');
   assert.equal(deep.status, 1);

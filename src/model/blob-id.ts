@@ -23,4 +23,6 @@ export enum BlobKind {
   Tree = 1,
   Delta = 2,
   Boot = 3,
+  /** A record kind, not a blob's: a record holding several small data blobs (repo/bundle.ts). */
+  Bundle = 4,
 }

@@ -2,10 +2,20 @@
 // Nothing read from the repository is used before both checks pass.
 import { blobId, idHex, BlobKind } from '../model/blob-id.js';
 import { SnapError } from '../model/errors.js';
-import type { BlobIndex } from './blob-index.js';
+import type { BlobIndex, BlobLocation } from './blob-index.js';
+import { parseBundle, type ParsedBundle } from './bundle.js';
 import { decompressPayload } from './compression.js';
 import type { LocalStore } from './local-store.js';
 import { Compression, decodeRecord, type RecordHeader } from './record.js';
+
+/** Bundles kept decompressed (about 1 MiB each). */
+const BUNDLE_CACHE = 4;
+
+interface OpenBundle {
+  bundle: ParsedBundle;
+  raw: Buffer;
+  where: string;
+}
 
 interface Found {
   id: Buffer;
@@ -19,9 +29,39 @@ export class BlobReader {
     readonly index: BlobIndex,
   ) {}
 
+  /** Decompressed bundles lately read, by pack and offset: a restore reads a bundle's members in a row. */
+  private readonly bundles = new Map<string, Promise<OpenBundle>>();
+
   async read(id: Buffer): Promise<Buffer> {
-    const { record, where } = this.record(id);
+    const loc = this.index.locate(id);
+    const cached = this.bundles.get(`${loc.packId}:${loc.offset}`);
+    if (cached) return this.member(id, await cached);
+    const { record, where } = this.record(id, loc);
+    if (record.header.kind === BlobKind.Bundle) return this.member(id, await this.openBundle(`${loc.packId}:${loc.offset}`, record, where));
     return this.verified(id, record.header.rawLength, await decompressPayload(record.header.compression, record.payload), where);
+  }
+
+  private openBundle(key: string, record: { header: RecordHeader; payload: Buffer }, where: string): Promise<OpenBundle> {
+    const open = (async (): Promise<OpenBundle> => {
+      const bundle = parseBundle(record.payload, where);
+      const raw = await decompressPayload(record.header.compression, bundle.data);
+      if (raw.length !== bundle.rawTotal || raw.length !== record.header.rawLength) {
+        throw new SnapError('REPO_CORRUPT', `damaged bundle in ${where}: its members' length does not match`);
+      }
+      return { bundle, raw, where };
+    })();
+    if (this.bundles.size >= BUNDLE_CACHE) this.bundles.delete(this.bundles.keys().next().value!);
+    this.bundles.set(key, open);
+    open.catch(() => this.bundles.delete(key)); // a failed read is not remembered
+    return open;
+  }
+
+  /** A member cut out of its bundle, its SHA-256 checked. */
+  private member(id: Buffer, { bundle, raw, where }: OpenBundle): Buffer {
+    const i = bundle.members.findIndex((m) => m.id.equals(id));
+    if (i < 0) throw new SnapError('REPO_CORRUPT', `damaged record in ${where}: blob ${idHex(id)} is not in this bundle`);
+    const start = bundle.offsets[i]!;
+    return this.verified(id, bundle.members[i]!.rawLength, raw.subarray(start, start + bundle.members[i]!.rawLength), where);
   }
 
   /**
@@ -35,12 +75,13 @@ export class BlobReader {
   readMany(ids: Buffer[]): Promise<Buffer>[] {
     const found = ids.map((id) => {
       try {
-        return { id, ...this.record(id) };
+        return { id, ...this.record(id, this.index.locate(id)) };
       } catch (err) {
         return { id, err };
       }
     });
-    const zstd = found.filter((f) => 'record' in f && f.record.header.compression === Compression.Zstd) as Found[];
+    const plain = (f: (typeof found)[number]): f is Found => 'record' in f && f.record.header.kind !== BlobKind.Bundle;
+    const zstd = found.filter((f) => plain(f) && f.record.header.compression === Compression.Zstd) as Found[];
     const cuts = new Map<Found, [number, number]>();
     let total = 0;
     for (const f of zstd) {
@@ -48,8 +89,9 @@ export class BlobReader {
       total += f.record.header.rawLength;
     }
     const joined = zstd.length > 1 ? decompressPayload(Compression.Zstd, Buffer.concat(zstd.map((f) => f.record.payload))).catch(() => null) : Promise.resolve(null);
-    return found.map(async (f) => {
+    return found.map(async (f, i) => {
       if (!('record' in f)) throw f.err;
+      if (!plain(f)) return this.read(ids[i]!); // a bundle member (never a tree): through the bundle cache
       const j = await joined;
       const cut = cuts.get(f);
       const raw = j?.length === total && cut ? j.subarray(cut[0], cut[1]) : await decompressPayload(f.record.header.compression, f.record.payload);
@@ -58,12 +100,11 @@ export class BlobReader {
   }
 
   /** The blob's record, its xxh3 verified; `where` names it for errors. */
-  private record(id: Buffer): Omit<Found, 'id'> {
-    const loc = this.index.locate(id);
+  private record(id: Buffer, loc: BlobLocation): Omit<Found, 'id'> {
     const key = `packs/${loc.packId.slice(0, 2)}/${loc.packId}.pack`;
     const where = `${key} at ${loc.offset}`;
     const record = decodeRecord(this.store.getRange(key, loc.offset, loc.recordLength), where);
-    if (!record.header.id.equals(id)) throw new SnapError('REPO_CORRUPT', `damaged record in ${where}: wrong blob id`);
+    if (record.header.kind !== BlobKind.Bundle && !record.header.id.equals(id)) throw new SnapError('REPO_CORRUPT', `damaged record in ${where}: wrong blob id`);
     if (record.header.kind === BlobKind.Delta) {
       throw new SnapError('REPO_CORRUPT', `blob ${idHex(id)} is a delta; this version cannot read deltas`);
     }

@@ -7,7 +7,8 @@ import { decompressPayload } from './compression.js';
 import { EMPTY_TREE } from './empty-tree.js';
 import { IdTable } from './id-table.js';
 import { INDEX_ENTRY_BYTES, indexTable, readIndexEntry } from './index-file.js';
-import { PACK_MAGIC, RECORD_HEADER_BYTES, decodeRecord } from './record.js';
+import { PACK_MAGIC, RECORD_HEADER_BYTES, decodeRecord, type Compression } from './record.js';
+import { bundleId, bundleTable, parseBundle, type ParsedBundle } from './bundle.js';
 import { markReachable } from './reachable.js';
 import type { Repository } from './repository.js';
 
@@ -22,6 +23,23 @@ export interface CheckReport {
 
 const MAX_AFFECTED_PER_POINT = 50;
 
+interface PackRecord {
+  id: Buffer;
+  length: number;
+  /** A bundle's member ids (hex). */
+  members?: Set<string>;
+}
+
+/** With --read-data: every member of a bundle decompressed and its SHA-256 checked. */
+async function checkMembers(bundle: ParsedBundle, compression: Compression, rawLength: number, where: string): Promise<void> {
+  const raw = await decompressPayload(compression, Buffer.from(bundle.data));
+  if (raw.length !== bundle.rawTotal || raw.length !== rawLength) throw new SnapError('REPO_CORRUPT', `damaged bundle in ${where}: its members' length does not match`);
+  bundle.members.forEach((m, i) => {
+    const start = bundle.offsets[i]!;
+    if (!blobId(raw.subarray(start, start + m.rawLength)).equals(m.id)) throw new SnapError('REPO_CORRUPT', `${where}: blob ${idHex(m.id)} fails its SHA-256 check`);
+  });
+}
+
 export async function checkRepository(repo: Repository, readData: boolean): Promise<CheckReport> {
   const store = repo.store;
   const report: CheckReport = { packs: 0, blobs: 0, points: 0, problems: [], affected: [] };
@@ -29,12 +47,12 @@ export async function checkRepository(repo: Repository, readData: boolean): Prom
   const good = new IdTable(4096);
 
   // 1. Packs, record by record.
-  const recordsByPack = new Map<string, Map<number, { id: Buffer; length: number }>>();
+  const recordsByPack = new Map<string, Map<number, PackRecord>>();
   for (const key of store.list('packs')) {
     report.packs++;
     const packId = key.slice(key.lastIndexOf('/') + 1, -'.pack'.length);
     const data = store.get(key);
-    const records = new Map<number, { id: Buffer; length: number }>();
+    const records = new Map<number, PackRecord>();
     recordsByPack.set(packId, records);
     if (!data.subarray(0, PACK_MAGIC.length).equals(PACK_MAGIC)) {
       report.problems.push(`pack ${packId}: bad magic (not a pack file)`);
@@ -53,14 +71,24 @@ export async function checkRepository(repo: Repository, readData: boolean): Prom
         break;
       }
       try {
-        const { header, payload } = decodeRecord(data.subarray(o, o + len), `pack ${packId} at ${o}`);
-        records.set(o, { id: header.id, length: len });
-        if (readData && header.kind !== BlobKind.Delta) {
-          const raw = await decompressPayload(header.compression, Buffer.from(payload));
-          if (!blobId(raw).equals(header.id)) throw new SnapError('REPO_CORRUPT', `pack ${packId} at ${o}: blob ${idHex(header.id)} fails its SHA-256 check`);
+        const where = `pack ${packId} at ${o}`;
+        const { header, payload } = decodeRecord(data.subarray(o, o + len), where);
+        if (header.kind === BlobKind.Bundle) {
+          const bundle = parseBundle(payload, where);
+          if (!bundleId(bundleTable(payload)).equals(header.id)) throw new SnapError('REPO_CORRUPT', `damaged bundle in ${where}: its id does not match its member table`);
+          records.set(o, { id: header.id, length: len, members: new Set(bundle.members.map((m) => idHex(m.id))) });
+          if (readData) await checkMembers(bundle, header.compression, header.rawLength, where);
+          for (const m of bundle.members) good.add(m.id);
+          report.blobs += bundle.members.length;
+        } else {
+          records.set(o, { id: header.id, length: len });
+          if (readData && header.kind !== BlobKind.Delta) {
+            const raw = await decompressPayload(header.compression, Buffer.from(payload));
+            if (!blobId(raw).equals(header.id)) throw new SnapError('REPO_CORRUPT', `${where}: blob ${idHex(header.id)} fails its SHA-256 check`);
+          }
+          good.add(header.id);
+          report.blobs++;
         }
-        good.add(header.id);
-        report.blobs++;
       } catch (err) {
         report.problems.push((err as Error).message);
       }
@@ -87,7 +115,8 @@ export async function checkRepository(repo: Repository, readData: boolean): Prom
         bad.add(e.id);
         break;
       }
-      if (!rec || !rec.id.equals(e.id) || rec.length !== e.recordLength || !good.has(e.id)) {
+      const holds = rec && (rec.members ? rec.members.has(idHex(e.id)) : rec.id.equals(e.id));
+      if (!rec || !holds || rec.length !== e.recordLength || !good.has(e.id)) {
         report.problems.push(`index ${packId}: blob ${idHex(e.id)} at ${e.offset} is damaged or not where the index says`);
         bad.add(e.id);
       }

@@ -3,8 +3,8 @@
 // place that writes packs; `known` dedups against the repository and this run.
 import fs from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
-import type { BlobKind } from '../model/blob-id.js';
-import { idHex } from '../model/blob-id.js';
+import { ZERO_ID, idHex, type BlobKind } from '../model/blob-id.js';
+import type { BundleMember } from './bundle.js';
 import { encodeIndex, type IndexEntry } from './index-file.js';
 import { PACK_MAGIC, RECORD_HEADER_BYTES, encodeRecordHeader, type Compression } from './record.js';
 import type { LocalStore } from './local-store.js';
@@ -52,25 +52,43 @@ export class PackWriter {
   /** Adds a record unless its blob is already stored; returns whether it was written. */
   add(rec: NewRecord): boolean {
     if (!this.known.add(rec.id)) return false;
+    this.write(rec, [{ id: rec.id, kind: rec.kind, rawLength: rec.rawLength, base: rec.base }]);
+    return true;
+  }
+
+  /**
+   * Adds a bundle record (`rec`, payload = member table + members) with an index row for each
+   * member not stored yet; a bundle with none is not written. Returns the members it stored.
+   */
+  addBundle(rec: NewRecord, members: readonly BundleMember[]): number {
+    const fresh = members.filter((m) => this.known.add(m.id));
+    if (fresh.length > 0) this.write(rec, fresh.map((m) => ({ id: m.id, kind: m.kind as BlobKind, rawLength: m.rawLength })));
+    return fresh.length;
+  }
+
+  /** Appends one record and an index row per blob it holds. */
+  private write(rec: NewRecord, rows: { id: Buffer; kind: BlobKind; rawLength: number; base?: Buffer }[]): void {
     const pack = this.open ?? this.startPack();
     const header = encodeRecordHeader(
-      { id: rec.id, kind: rec.kind, compression: rec.compression, rawLength: rec.rawLength, base: rec.base ?? Buffer.alloc(32) },
+      { id: rec.id, kind: rec.kind, compression: rec.compression, rawLength: rec.rawLength, base: rec.base ?? ZERO_ID },
       rec.payload,
     );
+    const offset = pack.size;
     this.writeAll(pack, header);
     this.writeAll(pack, rec.payload);
-    pack.entries.push({
-      id: rec.id,
-      kind: rec.kind,
-      compression: rec.compression,
-      offset: pack.size - header.length - rec.payload.length,
-      recordLength: RECORD_HEADER_BYTES + rec.payload.length,
-      rawLength: rec.rawLength,
-      base: rec.base ?? Buffer.alloc(32),
-    });
+    for (const r of rows) {
+      pack.entries.push({
+        id: r.id,
+        kind: r.kind,
+        compression: rec.compression,
+        offset,
+        recordLength: RECORD_HEADER_BYTES + rec.payload.length,
+        rawLength: r.rawLength,
+        base: r.base ?? ZERO_ID,
+      });
+    }
     this.bytesWritten += header.length + rec.payload.length;
     if (pack.size >= this.targetBytes) this.seal();
-    return true;
   }
 
   private startPack(): OpenPack {

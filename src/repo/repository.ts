@@ -11,8 +11,14 @@ import { parsePointRecord, type PointRecord } from './point-record.js';
 import type { ChunkerParams } from '../worker/chunker.js';
 import { DEFAULT_CHUNKER } from '../worker/chunker.js';
 
+/**
+ * Format 2 is format 1 plus bundle records (docs/FORMAT.md). A version that reads format 1 only
+ * would take a bundle for a damaged record; it refuses a format-2 repository by name instead.
+ */
+export const REPO_FORMAT = 2;
+
 export interface RepoConfig {
-  format: 1;
+  format: 1 | 2;
   id: string;
   created: string;
   chunker: ChunkerParams;
@@ -77,8 +83,8 @@ export class Repository {
     } catch {
       throw new SnapError('REPO_CORRUPT', `${configPath} is damaged`, { path: configPath });
     }
-    if (config.format !== 1) {
-      throw new SnapError('REPO_INVALID', `${abs} has repository format ${String(config.format)}; this version reads format 1`);
+    if (config.format !== 1 && config.format !== 2) {
+      throw new SnapError('REPO_INVALID', `${abs} has repository format ${String(config.format)}; this version reads formats 1 and 2 (a newer version wrote it: use that one)`);
     }
     return new Repository(abs, config);
   }
@@ -88,7 +94,7 @@ export class Repository {
     fs.chmodSync(abs, 0o700);
     for (const sub of ['points', 'packs', 'index', 'tmp']) fs.mkdirSync(path.join(abs, sub), { recursive: true, mode: 0o700 });
     const config: RepoConfig = {
-      format: 1,
+      format: REPO_FORMAT,
       id: randomBytes(16).toString('hex'),
       created: new Date().toISOString(),
       chunker: DEFAULT_CHUNKER,
@@ -96,6 +102,13 @@ export class Repository {
     const repo = new Repository(abs, config);
     repo.store.put('repo.json', `${JSON.stringify(config, null, 2)}\n`);
     return repo;
+  }
+
+  /** Marks a format-1 repository as format 2 before the first bundle is written (under the lock). */
+  upgradeFormat(): void {
+    if (this.config.format === REPO_FORMAT) return;
+    this.config.format = REPO_FORMAT;
+    this.store.put('repo.json', `${JSON.stringify(this.config, null, 2)}\n`);
   }
 
   /** Readable points oldest first, and the broken ones. */

@@ -11,10 +11,12 @@ import { IdTable } from './id-table.js';
 import { indexTable } from './index-file.js';
 import { decompressPayload } from './compression.js';
 import { PackWriter } from './pack-writer.js';
+import { storeBundle } from './store-bundle.js';
 import type { WriterInit, WriterReply, WriterRequest } from './writer-protocol.js';
 
 const init = workerData as WriterInit;
 const repo = Repository.open(init.repoDir, { create: false });
+if (!init.dryRun) repo.upgradeFormat(); // this run may write bundle records
 // Trees only at first: an unchanged tree's snapshot never needs the data rows (nearly all rows).
 const index = repo.loadIndex({ lazyData: true });
 /** Ids in the open pack; sealed packs are in `index`. Together: what is already stored. */
@@ -68,6 +70,11 @@ async function handle(req: WriterRequest): Promise<void> {
           continue;
         }
         if (b.kind !== BlobKind.Tree) index.loadData(); // dedup of content needs every row
+        if (b.kind === BlobKind.Bundle) {
+          const bundle = { id: Buffer.from(b.id), compression: b.compression, rawLength: b.rawLength, payload: data.subarray(b.offset, b.offset + b.length) };
+          blobsAdded += await storeBundle(packs, known, bundle, reserve);
+          continue;
+        }
         if (!known.has(Buffer.from(b.id))) reserve(b.length + 96);
         const added = packs.add({
           id: Buffer.from(b.id),

@@ -4,7 +4,7 @@
 // restorable at every moment: new packs and indexes are durable before an old index, then its
 // pack, is deleted. Runs under the repository lock.
 import fs from 'node:fs';
-import type { BlobKind } from '../model/blob-id.js';
+import { BlobKind } from '../model/blob-id.js';
 import type { Repository } from '../repo/repository.js';
 import { IdTable } from '../repo/id-table.js';
 import { INDEX_ENTRY_BYTES, indexTable, readIndexEntry } from '../repo/index-file.js';
@@ -62,15 +62,19 @@ export async function collectGarbage(repo: Repository, opts: PruneOptions): Prom
     indexed.add(packId);
     const table = indexTable(store.get(key), key);
     const n = table.length / INDEX_ENTRY_BYTES;
-    let liveBytes = 0;
-    let deadBytes = 0;
-    const keep: number[] = [];
+    // By record: a bundle record has a row per member and lives while any of them does.
+    const records = new Map<number, { length: number; liveRows: number[] }>();
     for (let i = 0; i < n; i++) {
       const e = readIndexEntry(table, i);
-      if (live.has(e.id)) {
-        liveBytes += e.recordLength;
-        keep.push(i);
-      } else deadBytes += e.recordLength;
+      const rec = records.get(e.offset) ?? { length: e.recordLength, liveRows: [] };
+      records.set(e.offset, rec);
+      if (live.has(e.id)) rec.liveRows.push(i);
+    }
+    let liveBytes = 0;
+    let deadBytes = 0;
+    for (const rec of records.values()) {
+      if (rec.liveRows.length > 0) liveBytes += rec.length;
+      else deadBytes += rec.length;
     }
     if (deadBytes === 0) continue;
     const packBytes = store.size(packKey(packId));
@@ -86,12 +90,16 @@ export async function collectGarbage(repo: Repository, opts: PruneOptions): Prom
       opts.warning(`not enough free space to repack ${packId}; it is kept as it is`);
       continue;
     }
-    // Copy the live records into a new pack (sealed, with its index, before anything is deleted).
-    const writer = new PackWriter(store, new IdTable(keep.length));
-    for (const i of keep) {
-      const e = readIndexEntry(table, i);
-      const { header, payload } = decodeRecord(store.getRange(packKey(packId), e.offset, e.recordLength), `${packKey(packId)} at ${e.offset}`);
-      writer.add({ id: header.id, kind: header.kind as BlobKind, compression: header.compression, rawLength: header.rawLength, payload, base: header.base });
+    // Copy the live records into a new pack (sealed, with its index, before anything is deleted);
+    // a bundle is copied whole, with the rows of its live members.
+    const writer = new PackWriter(store, new IdTable(n));
+    for (const [offset, rec] of records) {
+      if (rec.liveRows.length === 0) continue;
+      const { header, payload } = decodeRecord(store.getRange(packKey(packId), offset, rec.length), `${packKey(packId)} at ${offset}`);
+      const fields = { id: header.id, kind: header.kind, compression: header.compression, rawLength: header.rawLength, payload, base: header.base };
+      if (header.kind === BlobKind.Bundle) {
+        writer.addBundle(fields, rec.liveRows.map((i) => readIndexEntry(table, i)));
+      } else writer.add(fields);
     }
     writer.seal();
     store.delete(key);

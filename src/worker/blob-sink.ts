@@ -1,9 +1,13 @@
 // Collects the blobs one task produces: hashes raw content (SHA-256 = id) at once, compresses in
 // the background (all of a task's compressions run concurrently on libuv's pool), and packs the
 // payloads into one contiguous buffer so a task result crosses threads as a single copy.
+// Small data blobs are gathered into bundles (repo/bundle.ts), compressed once per ~1 MiB: a small
+// file compresses better beside its neighbours, and one zstd call per file cost more than the
+// compressing itself (a fresh zstd context per call).
 // Content the previous version of the same file already had is not compressed again: it is almost
 // always stored (the writer drops it), and if it is not (a damaged repository), it is stored raw.
 import { blobId, idHex, BlobKind } from '../model/blob-id.js';
+import { BUNDLE_MEMBER_MAX, BUNDLE_TARGET_BYTES, bundleId, encodeBundleTable, type BundleMember } from '../repo/bundle.js';
 import { compressPayload } from '../repo/compression.js';
 import { Compression } from '../repo/record.js';
 import type { BlobDesc } from './protocol.js';
@@ -13,12 +17,15 @@ interface Pending {
   id: Buffer;
   kind: BlobKind;
   rawLength: number;
+  /** A bundle's member table, stored in front of its compressed members. */
+  table?: Buffer;
   packed: Promise<{ compression: number; payload: Buffer }>;
 }
 
 export class BlobSink {
   private readonly pending: Pending[] = [];
   private readonly seen = new Set<string>();
+  private bundle: { members: BundleMember[]; raws: Buffer[]; bytes: number } = { members: [], raws: [], bytes: 0 };
   /** Blobs added that a file's previous version had (sent raw, not compressed). */
   reused = 0;
 
@@ -33,16 +40,39 @@ export class BlobSink {
       this.pending.push({ id, kind, rawLength: raw.length, packed: Promise.resolve({ compression: Compression.None, payload: raw }) });
       return id;
     }
+    if (kind === BlobKind.Data && raw.length < BUNDLE_MEMBER_MAX) {
+      const b = this.bundle;
+      b.members.push({ id, kind, rawLength: raw.length });
+      b.raws.push(raw);
+      b.bytes += raw.length;
+      if (b.bytes >= BUNDLE_TARGET_BYTES) this.closeBundle();
+      return id;
+    }
+    this.queue({ id, kind, rawLength: raw.length }, raw);
+    return id;
+  }
+
+  private queue(p: Omit<Pending, 'packed'>, raw: Buffer): void {
     const packed = compressPayload(raw);
     packed.catch(() => undefined); // awaited in finish(); never an unhandled rejection meanwhile
-    this.pending.push({ id, kind, rawLength: raw.length, packed });
-    return id;
+    this.pending.push({ ...p, packed });
+  }
+
+  /** Queues the open bundle for compression (a lone member is stored as a plain record). */
+  private closeBundle(): void {
+    const { members, raws, bytes } = this.bundle;
+    this.bundle = { members: [], raws: [], bytes: 0 };
+    if (members.length === 0) return;
+    if (members.length === 1) return this.queue(members[0]!, raws[0]!);
+    const table = encodeBundleTable(members);
+    this.queue({ id: bundleId(table), kind: BlobKind.Bundle, rawLength: bytes, table }, Buffer.concat(raws, bytes));
   }
 
   /** Waits for the compressions; one standalone buffer (never a view of Node's shared pool). */
   async finish(): Promise<{ data: Uint8Array; blobs: BlobDesc[] }> {
+    this.closeBundle();
     const packed = await Promise.all(this.pending.map((p) => p.packed));
-    const size = packed.reduce((n, p) => n + p.payload.length, 0);
+    const size = packed.reduce((n, p, i) => n + (this.pending[i]!.table?.length ?? 0) + p.payload.length, 0);
     // allocUnsafeSlow: every byte is written below (no zero-fill), and the buffer is its own
     // ArrayBuffer, so it can be moved to the main thread instead of copied.
     const data = Buffer.allocUnsafeSlow(size);
@@ -50,9 +80,14 @@ export class BlobSink {
     let o = 0;
     packed.forEach(({ compression, payload }, i) => {
       const p = this.pending[i]!;
+      const start = o;
+      if (p.table) {
+        data.set(p.table, o);
+        o += p.table.length;
+      }
       data.set(payload, o);
-      blobs.push({ id: p.id, kind: p.kind, compression, rawLength: p.rawLength, offset: o, length: payload.length });
       o += payload.length;
+      blobs.push({ id: p.id, kind: p.kind, compression, rawLength: p.rawLength, offset: start, length: o - start });
     });
     return { data, blobs };
   }
