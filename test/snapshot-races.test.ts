@@ -12,11 +12,22 @@ import { makeTmpDir, type AfterHook } from './helpers/tmp.js';
 
 interface RaceRun {
   status: number | null;
+  /** Every read the hook signalled, in order (a file read in segments signals each segment). */
+  reads: string[];
   json: { changed_while_read: number; warnings: string[]; files_read: number };
 }
 
 /** Runs a snapshot; `onRead(n)` is called for the n-th read of `target` while that read pauses. */
 async function snapshotWithRace(root: string, repo: string, target: string, onRead: (n: number) => void): Promise<RaceRun> {
+  let seen = 0;
+  return snapshotWatching(root, repo, (reads) => {
+    const n = reads.filter((l) => l === `/${target}`).length;
+    while (seen < n) onRead(++seen);
+  });
+}
+
+/** Runs a snapshot; `onReads(reads)` is called with every read signalled so far while the last one pauses. */
+async function snapshotWatching(root: string, repo: string, onReads: (reads: string[]) => void): Promise<RaceRun> {
   const signal = path.join(path.dirname(repo), `signal-${Date.now()}`);
   fs.writeFileSync(signal, '');
   const child = spawnCli(SNAPSHOT_BIN, ['--root', root, '--repo', repo, '--json', '--quiet', '--test-read-delay-ms', '250', '--test-read-signal', signal, ...isolated()]);
@@ -25,17 +36,21 @@ async function snapshotWithRace(root: string, repo: string, target: string, onRe
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let seen = 0;
   let done = false;
+  let count = 0;
   void exited.then(() => (done = true));
+  const reads = (): string[] => fs.readFileSync(signal, 'utf8').split('\n').filter(Boolean);
   while (!done) {
-    const reads = fs.readFileSync(signal, 'utf8').split('\n').filter((l) => l === `/${target}`).length;
-    while (seen < reads) onRead(++seen);
+    const now = reads();
+    if (now.length > count) {
+      count = now.length;
+      onReads(now);
+    }
     await sleep(5);
   }
   const status = await exited;
   assert.equal(status, 0, stderr);
-  return { status, json: JSON.parse(stdout) as RaceRun['json'] };
+  return { status, reads: reads(), json: JSON.parse(stdout) as RaceRun['json'] };
 }
 
 /** A temp ROOT holding one `size`-byte file, live.dat, being the file the races are run on. */
@@ -72,3 +87,37 @@ for (const [label, size] of [
     assert.ok(run.json.warnings.some((w) => w.includes('live.dat') && w.includes('changed while it was read')), JSON.stringify(run.json.warnings));
   });
 }
+
+test('small files a batch\'s budget left over are read by a group task; one that grew meanwhile is read in segments, one deleted is reported', async (t) => {
+  const dir = makeTmpDir('rp-race-group-', t);
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(path.join(root, 'many'), { recursive: true });
+  // 30 x 400 KiB: the batch reads about 8 MiB (f000-f019) and defers the rest to one group task.
+  const name = (i: number): string => `many/f${String(i).padStart(3, '0')}`;
+  for (let i = 0; i < 30; i++) fs.writeFileSync(path.join(root, name(i)), randomBytes(400 * 1024));
+  const grown = randomBytes(40 * 1024 * 1024);
+  const rewritten = randomBytes(400 * 1024);
+  // The batch reads exactly 20 of them (in listing order); the 21st read is the group task's first.
+  let victims: string[] = [];
+  const run = await snapshotWatching(root, path.join(dir, 'repo'), (reads) => {
+    if (reads.length !== 21 || victims.length > 0) return;
+    victims = Array.from({ length: 30 }, (_, i) => name(i)).filter((n) => !reads.includes(`/${n}`));
+    assert.equal(victims.length, 9, 'nine left for the group');
+    fs.writeFileSync(path.join(root, victims[8]!), grown); // listed at 400 KiB, now past a whole read
+    fs.writeFileSync(path.join(root, victims[7]!), rewritten);
+    fs.rmSync(path.join(root, victims[6]!));
+  });
+  assert.equal(victims.length, 9);
+  const [grownName, rewrittenName, deletedName] = [victims[8]!, victims[7]!, victims[6]!];
+  assert.equal(run.reads.filter((r) => r === `/${grownName}`).length, 3, 'the grown file is read in 16 MiB segments, not whole');
+  assert.ok(run.json.warnings.some((w) => w.includes(deletedName) && w.includes('vanished')), JSON.stringify(run.json.warnings));
+  const out = path.join(dir, 'out');
+  fs.mkdirSync(out);
+  assert.equal(restoreInto(path.join(dir, 'repo'), 1, out).status, 0);
+  assert.ok(fs.readFileSync(path.join(out, grownName)).equals(grown), 'the grown file is stored whole, as it is now');
+  assert.ok(fs.readFileSync(path.join(out, rewrittenName)).equals(rewritten));
+  assert.ok(!fs.existsSync(path.join(out, deletedName)));
+  for (let i = 0; i < 30; i++) {
+    if (!victims.slice(6).includes(name(i))) assert.ok(fs.readFileSync(path.join(out, name(i))).equals(fs.readFileSync(path.join(root, name(i)))), name(i));
+  }
+});

@@ -1,8 +1,8 @@
-// The coordinator: shards the walk over the scan pool (one task per batch of directories, file
-// tasks for large changed files), feeds produced blobs to the writer thread, and assembles
-// directory trees bottom-up as their children finish. Scheduling is LIFO (depth first), so the
-// directories held in memory are roughly one path from ROOT with its pending children, not a
-// whole level of the tree.
+// The coordinator: shards the walk over the scan pool (one task per batch of directories, group
+// tasks for the small changed files a batch's budget left over, file tasks for large ones), feeds
+// produced blobs to the writer thread, and assembles directory trees bottom-up as their children
+// finish. Scheduling is LIFO (depth first), so the directories held in memory are roughly one path
+// from ROOT with its pending children, not a whole level of the tree.
 import os from 'node:os';
 import { Piscina } from 'piscina';
 import { BlobKind, blobId } from '../model/blob-id.js';
@@ -14,7 +14,7 @@ import { EMPTY_TREE } from '../repo/empty-tree.js';
 import type { RepoWriter } from '../repo/repo-writer.js';
 import { WORKER_HEAP_LIMITS, workerExecArgv } from '../repo/worker-options.js';
 import { PreviousChunkList } from '../worker/previous-chunks.js';
-import { MAX_READ_ATTEMPTS, SEGMENT_BYTES, addStats, type DirResult, type FileResult, type FileResume, type ScanResult, type ScanTask, type ScanWorkerInit, type TaskStats } from '../worker/protocol.js';
+import { MAX_READ_ATTEMPTS, SEGMENT_BYTES, GROUP_BYTES, GROUP_FILES, GROUP_FILE_MAX, addStats, emptyStats, type DeferredFile, type DirResult, type FileGroupResult, type FileResult, type FileResume, type ScanResult, type ScanTask, type ScanWorkerInit, type TaskStats } from '../worker/protocol.js';
 
 export interface ScanProgress {
   files: number;
@@ -85,6 +85,37 @@ function nearbyChunks(prev: PreviousChunkList | null, resume: FileResume | null)
     pos += resume.offsetInExtent;
   }
   return prev.window(pos - SEGMENT_BYTES, pos + 2 * SEGMENT_BYTES);
+}
+
+/**
+ * Deferred files in name order, cut into runs of small files (one group task each) and large ones
+ * (alone: read in segments by file tasks).
+ */
+function groupDeferred(files: readonly DeferredFile[]): DeferredFile[][] {
+  const groups: DeferredFile[][] = [];
+  let run: DeferredFile[] = [];
+  let bytes = 0;
+  const close = (): void => {
+    if (run.length > 0) groups.push(run);
+    run = [];
+    bytes = 0;
+  };
+  for (const f of files) {
+    if (f.size > GROUP_FILE_MAX) {
+      close();
+      groups.push([f]);
+      continue;
+    }
+    if (run.length >= GROUP_FILES || (run.length > 0 && bytes + f.size > GROUP_BYTES)) close();
+    run.push(f);
+    bytes += f.size;
+  }
+  close();
+  return groups;
+}
+
+function fileJob(node: DirNode, f: DeferredFile): FileJob {
+  return { node, name: Buffer.from(f.name), entry: null, chunks: [], attempt: 0, changed: false, prev: previousList(f.prevChunks) };
 }
 
 export class Coordinator {
@@ -199,7 +230,12 @@ export class Coordinator {
       // child to finish completes its directory itself (it must not be completed twice).
       if (n.waiting === 0) leaves.push(n);
       // Pushed in reverse so that the stack runs them in name order.
-      for (let i = part.deferred.length - 1; i >= 0; i--) this.pushFile({ node: n, name: Buffer.from(part.deferred[i]!.name), entry: null, chunks: [], attempt: 0, changed: false, prev: previousList(part.deferred[i]!.prevChunks) }, null);
+      const groups = groupDeferred(part.deferred);
+      for (let i = groups.length - 1; i >= 0; i--) {
+        const g = groups[i]!;
+        if (g.length === 1 && g[0]!.size > GROUP_FILE_MAX) this.pushFile(fileJob(n, g[0]!), null);
+        else this.pushFileGroup(n, g);
+      }
       for (let i = part.subdirs.length - 1; i >= 0; i--) {
         const s = part.subdirs[i]!;
         const name = Buffer.from(s.name);
@@ -211,6 +247,32 @@ export class Coordinator {
     await this.putBlobs(res.data, res.blobs);
     // Deepest first: completing a leaf may complete its parents in this batch too.
     for (let i = leaves.length - 1; i >= 0; i--) await this.complete(leaves[i]!);
+  }
+
+  private pushFileGroup(node: DirNode, files: DeferredFile[]): void {
+    this.stack.push(async () => {
+      const res = await this.runTask({ kind: 'files', relDir: node.relPath, files: files.map((f) => ({ name: f.name, prevChunks: f.prevChunks })) });
+      if (!res.ok) {
+        if (!['ENOENT', 'ENOTDIR', 'ELOOP'].includes(res.code)) throw new SnapError('IO', `cannot read ${res.path}: ${res.message}`, { path: res.path });
+        return this.onFileGroup(node, files, { ok: true, files: files.map(() => 'gone'), data: new Uint8Array(0), blobs: [], stats: emptyStats(), warnings: [] });
+      }
+      await this.onFileGroup(node, files, res as FileGroupResult);
+    });
+  }
+
+  private async onFileGroup(node: DirNode, files: DeferredFile[], res: FileGroupResult): Promise<void> {
+    this.account(res.stats);
+    for (const w of res.warnings) this.hooks.warning(w);
+    await this.putBlobs(res.data, res.blobs);
+    res.files.forEach((f, i) => {
+      const d = files[i]!;
+      if (f === 'defer') return this.pushFile(fileJob(node, d), null); // grew: read in segments; still waited for
+      const name = Buffer.from(d.name);
+      if (f === 'gone') this.hooks.warning(`file vanished during the snapshot, left out: ${Buffer.concat([node.relPath, Buffer.from('/'), name]).toString()}`);
+      else node.files.set(name.toString('latin1'), decodeTree(Buffer.from(f.entryTree))[0]!);
+      node.waiting--;
+    });
+    if (node.waiting === 0) await this.complete(node);
   }
 
   private pushFile(job: FileJob, resume: FileResume | null): void {

@@ -1,7 +1,7 @@
 // Messages between the coordinator (main thread) and the scan workers. Plain data only: classes
 // and Error.code do not survive postMessage, so expected failures come back as {ok: false, ...}.
 // Buffers arrive as Uint8Array on the other side.
-import type { ChunkerParams } from './chunker.js';
+import { CHUNK_THRESHOLD, type ChunkerParams } from './chunker.js';
 
 /** A file that changes during every one of these reads is stored flagged as changed. */
 export const MAX_READ_ATTEMPTS = 3;
@@ -136,6 +136,35 @@ export interface FileTask {
   prevChunks: Uint8Array | null;
 }
 
+/** Deferred files up to this size are read whole by group tasks (never chunked: CHUNK_THRESHOLD). */
+export const GROUP_FILE_MAX = CHUNK_THRESHOLD;
+/** A group task reads at most this many bytes (as a directory batch's budget) or files. */
+export const GROUP_BYTES = 8 * 1024 * 1024;
+export const GROUP_FILES = 512;
+
+/**
+ * Several small changed files of one directory that its batch's read budget left over, read by
+ * one task: their small blobs share bundles, and one task per file cost more than reading it.
+ */
+export interface FileGroupTask {
+  kind: 'files';
+  /** The directory's path from ROOT. */
+  relDir: Uint8Array;
+  files: { name: Uint8Array; prevChunks: Uint8Array | null }[];
+}
+
+/** Per file of a FileGroupTask, in order: its entry (with chunks), `defer` (it grew: read it by FileTasks) or `gone`. */
+export type GroupedFile = { entryTree: Uint8Array } | 'defer' | 'gone';
+
+export interface FileGroupResult {
+  ok: true;
+  files: GroupedFile[];
+  data: Uint8Array;
+  blobs: BlobDesc[];
+  stats: TaskStats;
+  warnings: string[];
+}
+
 export interface FileResume {
   extents: { offset: number; length: number }[];
   extentIndex: number;
@@ -169,5 +198,5 @@ export interface TaskFailure {
   message: string;
 }
 
-export type ScanTask = DirTask | FileTask;
-export type ScanResult = DirResult | FileResult | TaskFailure;
+export type ScanTask = DirTask | FileTask | FileGroupTask;
+export type ScanResult = DirResult | FileResult | FileGroupResult | TaskFailure;

@@ -11,9 +11,9 @@ import { EMPTY_TREE_ID } from '../repo/empty-tree.js';
 import type { BlobSink } from './blob-sink.js';
 import { packChunks, type PreviousChunks } from './previous-chunks.js';
 import { idHex } from '../model/blob-id.js';
-import { dataExtents, readChunks } from './file-content.js';
-import { entryFromStat, fsFlagsOfFd, identityOf, xattrsAt, xattrsOfFd } from './entry-meta.js';
-import { MAX_READ_ATTEMPTS, emptyStats, fileDataBytes, type DeferredFile, type DirPart, type SubdirRef, type TaskStats } from './protocol.js';
+import { entryFromStat, fsFlagsOfFd, xattrsAt, xattrsOfFd } from './entry-meta.js';
+import { readFileEntry } from './read-file.js';
+import { emptyStats, fileDataBytes, type DeferredFile, type DirPart, type SubdirRef, type TaskStats } from './protocol.js';
 import type { WorkerContext } from './worker-context.js';
 import { unchangedDir } from './unchanged-dir.js';
 
@@ -127,10 +127,15 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
         entry = entryFromStat(name, type, st);
         if (type === EntryType.File) {
           if (st.size <= BigInt(Math.min(INLINE_FILE_MAX, budget.bytes))) {
-            const read = await readFileEntry(ctx, dirfd, name, path, sink, stats, warnings, previousFileChunks(prev));
-            if (read === null) continue; // vanished or turned into something else: next run sees it
-            entry = read;
-            budget.bytes -= entry.size;
+            const read = await readFileEntry(ctx, dirfd, name, path, sink, stats, warnings, previousFileChunks(prev), INLINE_FILE_MAX);
+            if (read === 'gone') continue; // vanished or turned into something else: next run sees it
+            if (read === 'defer') {
+              entry.flags |= EntryFlag.Deferred; // grew since the listing: read by file tasks
+              deferred.push({ name: new Uint8Array(name), size: Number(st.size), prevChunks: previousFileChunkIds(prev) });
+            } else {
+              entry = read;
+              budget.bytes -= entry.size;
+            }
           } else {
             entry.flags |= EntryFlag.Deferred;
             // Own buffers: they cross threads.
@@ -195,50 +200,4 @@ function fillNonFileMeta(dirfd: number, entry: Entry): void {
   }
   if (entry.type === EntryType.Symlink) entry.target = Buffer.from(sys.readlinkat(dirfd, entry.name));
   entry.xattrs = xattrsAt(dirfd, entry.name);
-}
-
-/**
- * Reads a file whole (it fits the task budget). Metadata comes from fstat of the fd that is read;
- * if the identity changes during the read it is read again, then kept flagged as changed.
- */
-async function readFileEntry(
-  ctx: WorkerContext,
-  dirfd: number,
-  name: Buffer,
-  path: string,
-  sink: BlobSink,
-  stats: TaskStats,
-  warnings: string[],
-  previous: PreviousChunks | undefined,
-): Promise<Entry | null> {
-  for (let attempt = 1; ; attempt++) {
-    const fd = ctx.openFile(dirfd, name);
-    if (fd === null) return null;
-    try {
-      const st = sys.fstat(fd);
-      if (entryTypeFromMode(Number(st.mode)) !== EntryType.File) return null;
-      const entry = entryFromStat(name, EntryType.File, st);
-      entry.xattrs = xattrsOfFd(fd);
-      entry.fsFlags = fsFlagsOfFd(fd);
-      entry.extents = dataExtents(fd, { size: entry.size, blocks: Number(st.blocks) });
-      if (entry.extents.length !== 1 || entry.extents[0]!.length !== entry.size) {
-        if (entry.size > 0) entry.flags |= EntryFlag.Sparse;
-      }
-      const { chunks, bytesRead } = await readChunks(fd, entry.extents, entry.size, { extentIndex: 0, offsetInExtent: 0 }, Infinity, ctx.chunker, sink, previous);
-      entry.chunks = chunks;
-      stats.filesRead++;
-      stats.bytesRead += bytesRead;
-      await ctx.afterRead(Buffer.from(path, 'latin1').toString());
-      const after = sys.fstat(fd);
-      if (identityOf(after) === identityOf(st)) return entry;
-      if (attempt >= MAX_READ_ATTEMPTS) {
-        entry.flags |= EntryFlag.ChangedWhileRead;
-        stats.changedWhileRead++;
-        warnings.push(`file changed while it was read ${attempt} times, stored as last read: ${Buffer.from(path, 'latin1').toString()}`);
-        return entry;
-      }
-    } finally {
-      sys.close(fd);
-    }
-  }
 }

@@ -1,5 +1,5 @@
 // The piscina entry of the scan pool: one WorkerContext per thread (from workerData), then each
-// task is a batch of directories or a file segment. Expected per-path failures are returned as
+// task is a batch of directories, a group of small files or a file segment. Expected per-path failures are returned as
 // {ok: false} because Error.code does not survive the thread boundary.
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
@@ -7,6 +7,7 @@ import { errnoCode } from '../model/errors.js';
 import { WorkerContext } from './worker-context.js';
 import { scanDirBatch } from './scan-batch.js';
 import { scanFileSegment } from './scan-file.js';
+import { scanFileGroup } from './scan-file-group.js';
 import type { ScanResult, ScanTask, ScanWorkerInit } from './protocol.js';
 
 let ctx: WorkerContext | null = null;
@@ -19,7 +20,7 @@ let ctx: WorkerContext | null = null;
 function moved(result: ScanResult): ScanResult {
   if (!result.ok) return result;
   const buffers = new Set<ArrayBuffer>();
-  const views = 'parts' in result ? [result.data, ...result.parts.map((p) => p.tree)] : [result.data, result.entryTree];
+  const views = 'parts' in result ? [result.data, ...result.parts.map((p) => p.tree)] : 'files' in result ? [result.data] : [result.data, result.entryTree];
   for (const view of views) {
     if (view && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer) buffers.add(view.buffer);
   }
@@ -29,12 +30,12 @@ function moved(result: ScanResult): ScanResult {
 export default async function run(task: ScanTask): Promise<ScanResult> {
   ctx ??= new WorkerContext(workerData as ScanWorkerInit);
   try {
-    return moved(task.kind === 'dir' ? await scanDirBatch(ctx, task) : await scanFileSegment(ctx, task));
+    return moved(task.kind === 'dir' ? await scanDirBatch(ctx, task) : task.kind === 'files' ? await scanFileGroup(ctx, task) : await scanFileSegment(ctx, task));
   } catch (err) {
     return {
       ok: false,
       code: errnoCode(err) ?? 'EIO',
-      path: Buffer.from(task.relPath).toString(),
+      path: Buffer.from(task.kind === 'files' ? task.relDir : task.relPath).toString(),
       message: err instanceof Error ? err.message : String(err),
     };
   }
