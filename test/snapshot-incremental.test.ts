@@ -68,7 +68,9 @@ test('incremental snapshots: no-change, one changed file, appended large file', 
     fs.writeFileSync(big, Buffer.concat([data.subarray(0, 100 * MiB), randomBytes(64 * 1024), data.subarray(100 * MiB)]));
     const r = snapshotJson(root, repo);
     assert.equal(r.files_read, 1);
-    assert.ok(r.bytes_added < 3 * MiB, `added ${r.bytes_added}: the chunks around the insertion only`);
+    // The chunk holding the insertion and those cut anew until the boundaries fall in step again,
+    // each at most 2 MiB (the chunker's max): usually 1-3 MB, once 5.7 MB (a 3 MiB bound flaked).
+    assert.ok(r.bytes_added < 8 * MiB, `added ${r.bytes_added}: the chunks around the insertion only`);
     // All but the few chunks around the insertion, as many as an append reused (every segment's
     // task is given the previous chunks near its position, which the 64 KiB shift stays within).
     assert.ok(r.chunks_reused >= appendReused - 4, `chunks after the insertion moved by 64 KiB and are not compressed again (${r.chunks_reused} reused, ${appendReused} after the append)`);
