@@ -6,8 +6,13 @@ import { CHUNK_THRESHOLD, type ChunkerParams } from './chunker.js';
 /** A file that changes during every one of these reads is stored flagged as changed. */
 export const MAX_READ_ATTEMPTS = 3;
 
-/** A file task reads about this much of a large file (a segment), so its memory stays bounded. */
-export const SEGMENT_BYTES = 16 * 1024 * 1024;
+/**
+ * A file task reads about this much of a large file (a segment), so its memory stays bounded. Up to
+ * five tasks are in flight, each holding its segment raw, compressed and copied for the hand-over:
+ * 16 MiB segments made a first snapshot peak at ~600 MiB RSS, 4 MiB at ~430 MiB, in the same time
+ * (docs/BENCHMARKS.md).
+ */
+export const SEGMENT_BYTES = 4 * 1024 * 1024;
 
 /** Given to every worker once (piscina workerData). */
 export interface ScanWorkerInit {
