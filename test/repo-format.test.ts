@@ -14,7 +14,7 @@ import { Repository } from '../src/repo/repository.js';
 import { PackWriter } from '../src/repo/pack-writer.js';
 import { compressPayload } from '../src/repo/compression.js';
 import { decodeRecord, encodeRecordHeader, Compression } from '../src/repo/record.js';
-import { encodeIndex, indexTable, INDEX_ENTRY_BYTES, readIndexRows } from '../src/repo/index-file.js';
+import { encodeIndex, indexTable, INDEX_ENTRY_BYTES, readIndexEntry, readIndexRows } from '../src/repo/index-file.js';
 
 function entry(name: Buffer | string, type: EntryType, extra: Partial<Entry> = {}): Entry {
   return {
@@ -197,4 +197,16 @@ test('readIndexRows keeps exactly the rows of the wanted kinds, runs across read
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('an index is sorted by whole id, ids that share their first bytes included, and keeps every field', () => {
+  const entries = Array.from({ length: 3000 }, (_, i) => {
+    const id = randomBytes(32);
+    if (i % 100 === 0) id.writeUInt32BE(0xdeadbeef, 0); // ties on the first four bytes
+    return { id, kind: (i % 4) as BlobKind, compression: (i % 2) as Compression, offset: i * 1000 + 8, recordLength: 96 + i, rawLength: 2 ** 40 + i, base: i % 3 ? Buffer.alloc(32) : randomBytes(32) };
+  });
+  const table = indexTable(encodeIndex(entries), 'test');
+  assert.equal(table.length, entries.length * INDEX_ENTRY_BYTES);
+  const sorted = [...entries].sort((a, b) => Buffer.compare(a.id, b.id));
+  sorted.forEach((e, i) => assert.deepEqual(readIndexEntry(table, i), e));
 });

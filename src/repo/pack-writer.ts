@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
 import { ZERO_ID, idHex, type BlobKind } from '../model/blob-id.js';
 import type { BundleMember } from './bundle.js';
-import { encodeIndex, type IndexEntry } from './index-file.js';
+import { IndexRows } from './index-file.js';
 import { PACK_MAGIC, RECORD_HEADER_BYTES, encodeRecordHeader, type Compression } from './record.js';
 import type { LocalStore } from './local-store.js';
 
@@ -32,7 +32,7 @@ interface OpenPack {
   fd: number;
   hash: Hash;
   size: number;
-  entries: IndexEntry[];
+  rows: IndexRows;
 }
 
 export class PackWriter {
@@ -76,17 +76,7 @@ export class PackWriter {
     const offset = pack.size;
     this.writeAll(pack, header);
     this.writeAll(pack, rec.payload);
-    for (const r of rows) {
-      pack.entries.push({
-        id: r.id,
-        kind: r.kind,
-        compression: rec.compression,
-        offset,
-        recordLength: RECORD_HEADER_BYTES + rec.payload.length,
-        rawLength: r.rawLength,
-        base: r.base ?? ZERO_ID,
-      });
-    }
+    for (const r of rows) pack.rows.push(r.id, r.kind, rec.compression, offset, RECORD_HEADER_BYTES + rec.payload.length, r.rawLength, r.base);
     this.bytesWritten += header.length + rec.payload.length;
     if (pack.size >= this.targetBytes) this.seal();
   }
@@ -94,7 +84,7 @@ export class PackWriter {
   private startPack(): OpenPack {
     const staged = this.store.stagingPath('.pack');
     const fd = fs.openSync(staged, 'wx', 0o600);
-    const pack: OpenPack = { staged, fd, hash: createHash('sha256'), size: 0, entries: [] };
+    const pack: OpenPack = { staged, fd, hash: createHash('sha256'), size: 0, rows: new IndexRows() };
     this.open = pack;
     this.writeAll(pack, PACK_MAGIC);
     return pack;
@@ -116,7 +106,7 @@ export class PackWriter {
     fs.closeSync(pack.fd);
     const packId = idHex(pack.hash.digest());
     this.store.putStaged(pack.staged, `packs/${packId.slice(0, 2)}/${packId}.pack`);
-    const index = encodeIndex(pack.entries);
+    const index = pack.rows.encode();
     this.store.put(`index/${packId}.idx`, index);
     this.sealedPacks.push(packId);
     this.onSeal(packId, index);
