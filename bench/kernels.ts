@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Bench, type BenchOptions } from 'tinybench';
 import xxhash from 'xxhash-addon';
+import { BUNDLE_TARGET_BYTES } from '../src/repo/bundle.js';
 import { Chunker, DEFAULT_CHUNKER } from '../src/worker/chunker.js';
 import { compressPayload } from '../src/repo/compression.js';
 import { blobId } from '../src/model/blob-id.js';
@@ -191,6 +192,34 @@ async function main(): Promise<void> {
     // Small inputs show the per-call cost of the async binding (thread-pool hop, context setup).
     { name: 'zstd-3 64 KiB text-like', bytes: 65536, fn: () => compressPayload(text.subarray(0, 65536)) },
     { name: 'zstd-3 4 KiB text-like', bytes: 4096, fn: () => compressPayload(text.subarray(0, 4096)) },
+  ]);
+
+  // Bundles (docs/FORMAT.md): small files compressed one call each (as before bundles) against the
+  // same files in ~1 MiB bundles, all calls in flight either way (as BlobSink does). The files are
+  // cut from one text stream (one vocabulary, as files of one package share theirs) at log-uniform
+  // sizes of 100 B-16 KiB, like most of /usr and /etc.
+  const corpus = textBytes(8 * MiB, 1000);
+  const smallFiles: Buffer[] = [];
+  for (let off = 0, i = 0; i < 1024; i++) {
+    const len = Math.floor(100 * 160 ** ((i * 0.618034) % 1));
+    smallFiles.push(corpus.subarray(off, off + len));
+    off += len;
+  }
+  const smallBytes = smallFiles.reduce((n, f) => n + f.length, 0);
+  const bundles: Buffer[] = [];
+  for (let i = 0, start = 0, n = 0; i <= smallFiles.length; i++) {
+    if (i === smallFiles.length || n >= BUNDLE_TARGET_BYTES) {
+      bundles.push(Buffer.concat(smallFiles.slice(start, i)));
+      start = i;
+      n = 0;
+    }
+    n += smallFiles[i]?.length ?? 0;
+  }
+  const packedSize = async (parts: Buffer[]): Promise<number> => (await Promise.all(parts.map((f) => compressPayload(f)))).reduce((n, p) => n + p.payload.length, 0);
+  process.stderr.write(`zstd-3 on ${smallFiles.length} small files (${smallBytes} bytes): one call each ${await packedSize(smallFiles)} bytes, ${bundles.length} bundles ${await packedSize(bundles)} bytes\n`);
+  await runGroup('bundle', fast, [
+    { name: `zstd-3 ${smallFiles.length} small files, one call each`, bytes: smallBytes, items: smallFiles.length, itemLabel: 'files', fn: () => Promise.all(smallFiles.map((f) => compressPayload(f))) },
+    { name: `zstd-3 the same in ${bundles.length} bundles`, bytes: smallBytes, items: smallFiles.length, itemLabel: 'files', fn: () => Promise.all(bundles.map((f) => compressPayload(f))) },
   ]);
 
   const chunkBuf = randomBytes(64 * MiB, 3);
