@@ -3,7 +3,7 @@
 import { blobId, idHex, BlobKind } from '../model/blob-id.js';
 import { SnapError } from '../model/errors.js';
 import type { BlobIndex, BlobLocation } from './blob-index.js';
-import { parseBundle, type ParsedBundle } from './bundle.js';
+import { bundleRaw, memberBytes, parseBundle, type ParsedBundle } from './bundle.js';
 import { decompressPayload } from './compression.js';
 import type { LocalStore } from './local-store.js';
 import { Compression, decodeRecord, type RecordHeader } from './record.js';
@@ -21,7 +21,11 @@ interface Found {
   id: Buffer;
   record: { header: RecordHeader; payload: Buffer };
   where: string;
+  /** The record's place (bundleKey): what the bundle cache is keyed by. */
+  key: string;
 }
+
+const bundleKey = (loc: BlobLocation): string => `${loc.packId}:${loc.offset}`;
 
 export class BlobReader {
   constructor(
@@ -34,21 +38,20 @@ export class BlobReader {
 
   async read(id: Buffer): Promise<Buffer> {
     const loc = this.index.locate(id);
-    const cached = this.bundles.get(`${loc.packId}:${loc.offset}`);
+    const cached = this.bundles.get(bundleKey(loc));
     if (cached) return this.member(id, await cached);
-    const { record, where } = this.record(id, loc);
-    if (record.header.kind === BlobKind.Bundle) return this.member(id, await this.openBundle(`${loc.packId}:${loc.offset}`, record, where));
-    return this.verified(id, record.header.rawLength, await decompressPayload(record.header.compression, record.payload), where);
+    const found = this.record(id, loc);
+    if (found.record.header.kind === BlobKind.Bundle) return this.member(id, await this.openBundle(found));
+    return this.verified(id, found.record.header.rawLength, await decompressPayload(found.record.header.compression, found.record.payload), found.where);
   }
 
-  private openBundle(key: string, record: { header: RecordHeader; payload: Buffer }, where: string): Promise<OpenBundle> {
+  /** A bundle record decompressed once and kept (BUNDLE_CACHE), for each member read from it. */
+  private openBundle({ record, where, key }: Omit<Found, 'id'>): Promise<OpenBundle> {
+    const cached = this.bundles.get(key);
+    if (cached) return cached;
     const open = (async (): Promise<OpenBundle> => {
       const bundle = parseBundle(record.payload, where);
-      const raw = await decompressPayload(record.header.compression, bundle.data);
-      if (raw.length !== bundle.rawTotal || raw.length !== record.header.rawLength) {
-        throw new SnapError('REPO_CORRUPT', `damaged bundle in ${where}: its members' length does not match`);
-      }
-      return { bundle, raw, where };
+      return { bundle, raw: await bundleRaw(bundle, record.header.compression, record.header.rawLength, where), where };
     })();
     if (this.bundles.size >= BUNDLE_CACHE) this.bundles.delete(this.bundles.keys().next().value!);
     this.bundles.set(key, open);
@@ -60,8 +63,7 @@ export class BlobReader {
   private member(id: Buffer, { bundle, raw, where }: OpenBundle): Buffer {
     const i = bundle.members.findIndex((m) => m.id.equals(id));
     if (i < 0) throw new SnapError('REPO_CORRUPT', `damaged record in ${where}: blob ${idHex(id)} is not in this bundle`);
-    const start = bundle.offsets[i]!;
-    return this.verified(id, bundle.members[i]!.rawLength, raw.subarray(start, start + bundle.members[i]!.rawLength), where);
+    return this.verified(id, bundle.members[i]!.rawLength, memberBytes(bundle, raw, i), where);
   }
 
   /**
@@ -80,8 +82,7 @@ export class BlobReader {
         return { id, err };
       }
     });
-    const plain = (f: (typeof found)[number]): f is Found => 'record' in f && f.record.header.kind !== BlobKind.Bundle;
-    const zstd = found.filter((f) => plain(f) && f.record.header.compression === Compression.Zstd) as Found[];
+    const zstd = found.filter((f): f is Found => 'record' in f && f.record.header.kind !== BlobKind.Bundle && f.record.header.compression === Compression.Zstd);
     const cuts = new Map<Found, [number, number]>();
     let total = 0;
     for (const f of zstd) {
@@ -89,9 +90,9 @@ export class BlobReader {
       total += f.record.header.rawLength;
     }
     const joined = zstd.length > 1 ? decompressPayload(Compression.Zstd, Buffer.concat(zstd.map((f) => f.record.payload))).catch(() => null) : Promise.resolve(null);
-    return found.map(async (f, i) => {
+    return found.map(async (f) => {
       if (!('record' in f)) throw f.err;
-      if (!plain(f)) return this.read(ids[i]!); // a bundle member (never a tree): through the bundle cache
+      if (f.record.header.kind === BlobKind.Bundle) return this.member(f.id, await this.openBundle(f)); // a bundle member (never a tree)
       const j = await joined;
       const cut = cuts.get(f);
       const raw = j?.length === total && cut ? j.subarray(cut[0], cut[1]) : await decompressPayload(f.record.header.compression, f.record.payload);
@@ -108,7 +109,7 @@ export class BlobReader {
     if (record.header.kind === BlobKind.Delta) {
       throw new SnapError('REPO_CORRUPT', `blob ${idHex(id)} is a delta; this version cannot read deltas`);
     }
-    return { record, where };
+    return { record, where, key: bundleKey(loc) };
   }
 
   private verified(id: Buffer, rawLength: number, raw: Buffer, where: string): Buffer {

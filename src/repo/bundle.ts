@@ -67,6 +67,24 @@ export function parseBundle(payload: Buffer, where: string): ParsedBundle {
   return { members, offsets, data: payload.subarray(tableEnd), rawTotal };
 }
 
+/**
+ * The members' raw bytes: decompressed, and their length checked against the member table and the
+ * record header's raw length (`where` names the record in errors).
+ */
+export async function bundleRaw(bundle: ParsedBundle, compression: Compression, rawLength: number, where: string): Promise<Buffer> {
+  const raw = await decompressPayload(compression, bundle.data);
+  if (raw.length !== bundle.rawTotal || raw.length !== rawLength) {
+    throw new SnapError('REPO_CORRUPT', `damaged bundle in ${where}: its members' length does not match`);
+  }
+  return raw;
+}
+
+/** Member `i`'s bytes out of the members' raw bytes (bundleRaw). */
+export function memberBytes(bundle: ParsedBundle, raw: Buffer, i: number): Buffer {
+  const start = bundle.offsets[i]!;
+  return raw.subarray(start, start + bundle.members[i]!.rawLength);
+}
+
 /** The table part of a bundle payload (what its id is the SHA-256 of). */
 export function bundleTable(payload: Buffer): Buffer {
   return payload.subarray(0, 8 + payload.readUInt32LE(4) * MEMBER_BYTES);
@@ -82,7 +100,7 @@ export async function rebuildBundle(
   compression: Compression,
   keep: (m: BundleMember) => boolean,
 ): Promise<{ id: Buffer; kind: BlobKind; compression: Compression; rawLength: number; payload: Buffer; members: BundleMember[] }> {
-  const raw = await decompressPayload(compression, bundle.data);
+  const raw = await bundleRaw(bundle, compression, bundle.rawTotal, 'a scan result');
   const kept: BundleMember[] = [];
   const parts: Buffer[] = [];
   const ids = new Set<string>();
@@ -91,7 +109,7 @@ export async function rebuildBundle(
     if (!keep(m) || ids.has(hex)) return;
     ids.add(hex);
     kept.push(m);
-    parts.push(raw.subarray(bundle.offsets[i]!, bundle.offsets[i]! + m.rawLength));
+    parts.push(memberBytes(bundle, raw, i));
   });
   const rawLength = parts.reduce((n, p) => n + p.length, 0);
   if (kept.length === 1) {

@@ -8,7 +8,7 @@ import { EMPTY_TREE } from './empty-tree.js';
 import { IdTable } from './id-table.js';
 import { INDEX_ENTRY_BYTES, indexTable, readIndexEntry } from './index-file.js';
 import { PACK_MAGIC, RECORD_HEADER_BYTES, decodeRecord, type Compression } from './record.js';
-import { bundleId, bundleTable, parseBundle, type ParsedBundle } from './bundle.js';
+import { bundleId, bundleRaw, bundleTable, memberBytes, parseBundle, type ParsedBundle } from './bundle.js';
 import { markReachable } from './reachable.js';
 import type { Repository } from './repository.js';
 
@@ -32,11 +32,9 @@ interface PackRecord {
 
 /** With --read-data: every member of a bundle decompressed and its SHA-256 checked. */
 async function checkMembers(bundle: ParsedBundle, compression: Compression, rawLength: number, where: string): Promise<void> {
-  const raw = await decompressPayload(compression, Buffer.from(bundle.data));
-  if (raw.length !== bundle.rawTotal || raw.length !== rawLength) throw new SnapError('REPO_CORRUPT', `damaged bundle in ${where}: its members' length does not match`);
+  const raw = await bundleRaw(bundle, compression, rawLength, where);
   bundle.members.forEach((m, i) => {
-    const start = bundle.offsets[i]!;
-    if (!blobId(raw.subarray(start, start + m.rawLength)).equals(m.id)) throw new SnapError('REPO_CORRUPT', `${where}: blob ${idHex(m.id)} fails its SHA-256 check`);
+    if (!blobId(memberBytes(bundle, raw, i)).equals(m.id)) throw new SnapError('REPO_CORRUPT', `${where}: blob ${idHex(m.id)} fails its SHA-256 check`);
   });
 }
 

@@ -102,6 +102,7 @@ export interface SubdirRef {
 /** A changed file too large for the directory task's read budget: read by FileTasks. */
 export interface DeferredFile {
   name: Uint8Array;
+  /** As listed (decides group task or file tasks); a lower bound for a file that grew meanwhile. */
   size: number;
   /** The previous version's chunks (previous-chunks.ts packing), or null: not compressed again. */
   prevChunks: Uint8Array | null;

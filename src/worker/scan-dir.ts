@@ -130,8 +130,8 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
             const read = await readFileEntry(ctx, dirfd, name, path, sink, stats, warnings, previousFileChunks(prev), INLINE_FILE_MAX);
             if (read === 'gone') continue; // vanished or turned into something else: next run sees it
             if (read === 'defer') {
-              entry.flags |= EntryFlag.Deferred; // grew since the listing: read by file tasks
-              deferred.push({ name: new Uint8Array(name), size: Number(st.size), prevChunks: previousFileChunkIds(prev) });
+              entry.flags |= EntryFlag.Deferred; // grew past INLINE_FILE_MAX since the listing: read by file tasks
+              deferred.push({ name: new Uint8Array(name), size: INLINE_FILE_MAX + 1, prevChunks: previousFileChunkIds(prev) });
             } else {
               entry = read;
               budget.bytes -= entry.size;
