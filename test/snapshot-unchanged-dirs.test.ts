@@ -9,6 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { listPoints, restoreInto, snapshotJson } from './helpers/cli.js';
 import { assertTreesEqual } from './helpers/tree-compare.js';
+import { BlobKind } from '../src/model/blob-id.js';
+import { Compression } from '../src/repo/record.js';
+import { indexTable, INDEX_ENTRY_BYTES, readIndexEntry } from '../src/repo/index-file.js';
 
 function makeTree(root: string): void {
   for (const d of ['etc/app', 'etc/app/conf.d', 'var/lib/db', 'usr/bin']) fs.mkdirSync(path.join(root, d), { recursive: true });
@@ -96,3 +99,24 @@ for (const c of cases) {
     for (const d of emptied) assert.deepEqual(fs.readdirSync(path.join(target, d)), [], `${d} is empty in the point`);
   });
 }
+
+test('trees are stored uncompressed (a no-change walk reads one per directory); file content is compressed', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-unch-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const root = path.join(dir, 'root');
+  const repo = path.join(dir, 'repo');
+  makeTree(root);
+  fs.writeFileSync(path.join(root, 'usr/bin/big'), 'compressible line\n'.repeat(40_000));
+  snapshotJson(root, repo);
+  const compressionOf = new Map<BlobKind, Set<Compression>>();
+  for (const f of fs.readdirSync(path.join(repo, 'index'))) {
+    const table = indexTable(fs.readFileSync(path.join(repo, 'index', f)), f);
+    for (let i = 0; i < table.length / INDEX_ENTRY_BYTES; i++) {
+      const row = readIndexEntry(table, i);
+      if (!compressionOf.has(row.kind)) compressionOf.set(row.kind, new Set());
+      compressionOf.get(row.kind)!.add(row.compression);
+    }
+  }
+  assert.deepEqual([...(compressionOf.get(BlobKind.Tree) ?? [])], [Compression.None], 'every tree record is uncompressed');
+  assert.ok(compressionOf.get(BlobKind.Data)?.has(Compression.Zstd), 'file content is zstd-compressed');
+});
