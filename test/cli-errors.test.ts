@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { RESTORE_BIN, SNAPSHOT_BIN, runCli } from './helpers/cli.js';
 
 function tmp(): string {
@@ -106,6 +107,32 @@ test('restore: unknown point and missing repository are usage errors', () => {
     const r = runCli(RESTORE_BIN, ['--repo', path.join(dir, 'none'), '--list', '--config', '/dev/null']);
     assert.equal(r.status, 2);
     assertOneLineError(r.stderr, /no repository at/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a previous point whose tree is gone: one line naming the blob, non-zero exit, no new point', () => {
+  const dir = tmp();
+  try {
+    const root = path.join(dir, 'root');
+    const repo = path.join(dir, 'repo');
+    fs.mkdirSync(path.join(root, 'etc'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'etc', 'a.conf'), 'a = 1\n');
+    const args = ['--root', root, '--repo', repo, '--config', '/dev/null', '--db-locations', '/dev/null', '--no-boot', '--quiet'];
+    assert.equal(runCli(SNAPSHOT_BIN, args).status, 0);
+    const [pointFile] = fs.readdirSync(path.join(repo, 'points'));
+    const pointPath = path.join(repo, 'points', pointFile!);
+    const point = JSON.parse(fs.readFileSync(pointPath, 'utf8')) as { root: string };
+    point.root = 'ab'.repeat(32); // a tree no pack holds
+    fs.writeFileSync(pointPath, JSON.stringify(point));
+    // The scan threads are already booting when the previous tree is asked for; the command must
+    // still end with the error (spawnSync's timeout killing it would give status null).
+    const r = spawnSync(SNAPSHOT_BIN, args, { encoding: 'utf8', timeout: 60_000 });
+    assert.notEqual(r.status, null, 'the snapshot exited by itself');
+    assert.notEqual(r.status, 0);
+    assertOneLineError(r.stderr, /abababab/);
+    assert.deepEqual(fs.readdirSync(path.join(repo, 'points')), [pointFile]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -162,15 +162,25 @@ export class Coordinator {
 
   /** Walks the tree and returns the id of ROOT's tree (its contents). */
   async scan(prevRootTree: Buffer | null): Promise<Buffer> {
-    await this.putTree(EMPTY_TREE);
+    try {
+      await this.putTree(EMPTY_TREE);
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
     const done = new Promise<void>((resolve) => (this.finish = resolve));
     const root: DirNode = { relPath: Buffer.alloc(0), parent: null, name: Buffer.alloc(0), tree: null, waiting: 0, hasDeferred: false, files: new Map(), prevSubtree: null, offsetInParent: -1 };
     this.pushDir(root, prevRootTree);
     this.pump();
     await done;
-    await this.pool.destroy();
+    await this.close();
     if (this.failed) throw this.failed;
     return this.rootId!;
+  }
+
+  /** Stops the pool's threads (after a scan, or instead of one). */
+  close(): Promise<void> {
+    return this.pool.destroy();
   }
 
   private fail(err: Error): void {
