@@ -34,12 +34,12 @@ const text = (seed: number, bytes: number): Buffer => {
 };
 
 /** Writes what a sink produced the way the writer thread does; returns the members/blobs stored. */
-async function store(packs: PackWriter, known: IdTable, out: { data: Uint8Array; blobs: BlobDesc[] }): Promise<number> {
+async function store(packs: PackWriter, out: { data: Uint8Array; blobs: BlobDesc[] }): Promise<number> {
   const data = Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength);
   let stored = 0;
   for (const b of out.blobs) {
     const payload = data.subarray(b.offset, b.offset + b.length);
-    if (b.kind === BlobKind.Bundle) stored += await storeBundle(packs, known, { id: Buffer.from(b.id), compression: b.compression, rawLength: b.rawLength, payload }, () => undefined);
+    if (b.kind === BlobKind.Bundle) stored += await storeBundle(packs, { id: Buffer.from(b.id), compression: b.compression, rawLength: b.rawLength, payload }, () => undefined);
     else stored += Number(packs.add({ id: Buffer.from(b.id), kind: b.kind, compression: b.compression, rawLength: b.rawLength, payload }));
   }
   return stored;
@@ -85,9 +85,8 @@ test('a task bundles its small data blobs; large, tree and reused blobs stay rec
   const together = bundles.reduce((n, b) => n + b.length, 0);
   assert.ok(together < alone * 0.9, `a bundle compresses better than its members alone (${together} vs ${alone} bytes)`);
 
-  const known = new IdTable();
-  const packs = new PackWriter(repo.store, known, 512 * 1024);
-  assert.equal(await store(packs, known, out), small.length + 3);
+  const packs = new PackWriter(repo.store, new IdTable(), 512 * 1024);
+  assert.equal(await store(packs, out), small.length + 3);
   packs.seal();
   const reader = Repository.open(repo.dir, { create: false }).reader();
   for (const raw of [...small, big, tree, reusedRaw]) assert.deepEqual(await reader.read(blobId(raw)), raw);
@@ -101,8 +100,7 @@ test('a task bundles its small data blobs; large, tree and reused blobs stay rec
 test('the writer drops a bundle stored already, rebuilds a mostly stored one, keeps a mostly new one as it came', async (t) => {
   const dir = makeTmpDir('rp-bundle-dedup-', t);
   const repo = Repository.open(path.join(dir, 'repo'), { create: true });
-  const known = new IdTable();
-  const packs = new PackWriter(repo.store, known);
+  const packs = new PackWriter(repo.store, new IdTable());
   const old = Array.from({ length: 10 }, (_, i) => text(i, 4000));
   const fresh = Array.from({ length: 30 }, (_, i) => text(100 + i, 4000));
   const sinkOf = async (raws: Buffer[]): Promise<{ data: Uint8Array; blobs: BlobDesc[] }> => {
@@ -112,18 +110,18 @@ test('the writer drops a bundle stored already, rebuilds a mostly stored one, ke
   };
   const bytes = (): number => packs.bytesWritten;
 
-  assert.equal(await store(packs, known, await sinkOf(old)), 10);
+  assert.equal(await store(packs, await sinkOf(old)), 10);
   let before = bytes();
-  assert.equal(await store(packs, known, await sinkOf([...old].reverse())), 0, 'all members stored: nothing written');
+  assert.equal(await store(packs, await sinkOf([...old].reverse())), 0, 'all members stored: nothing written');
   assert.equal(bytes(), before);
 
   // 10 of 12 members stored (83% of the bytes): rebuilt from the two new ones.
-  assert.equal(await store(packs, known, await sinkOf([...old, fresh[0]!, fresh[1]!])), 2);
+  assert.equal(await store(packs, await sinkOf([...old, fresh[0]!, fresh[1]!])), 2);
   // 10 stored + 1 new: rebuilt into a plain record of that one.
-  assert.equal(await store(packs, known, await sinkOf([...old, fresh[2]!])), 1);
+  assert.equal(await store(packs, await sinkOf([...old, fresh[2]!])), 1);
   // 1 of 28 stored (4%): written as it came; the stored one gets no second row.
   before = bytes();
-  assert.equal(await store(packs, known, await sinkOf([old[0]!, ...fresh.slice(3)])), 27);
+  assert.equal(await store(packs, await sinkOf([old[0]!, ...fresh.slice(3)])), 27);
   assert.ok(bytes() > before);
   packs.seal();
 

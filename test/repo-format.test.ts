@@ -105,22 +105,38 @@ test('pack writer dedups, seals at its target size, and the reader verifies cont
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-pack-'));
   try {
     const repo = Repository.open(path.join(dir, 'repo'), { create: true });
-    const known = new IdTable();
-    const writer = new PackWriter(repo.store, known, 64 * 1024);
+    // As the writer thread does: a sealed pack's rows join the stored set through onSeal.
+    const stored = new IdTable();
+    const writer = new PackWriter(repo.store, stored, 64 * 1024, (packId, idx) => {
+      const table = indexTable(idx, packId);
+      for (let i = 0; i < table.length / INDEX_ENTRY_BYTES; i++) stored.add(readIndexEntry(table, i).id);
+    });
     const blobs = Array.from({ length: 40 }, (_, i) => Buffer.concat([Buffer.from(`blob ${i} `), randomBytes(4000)]));
     for (const raw of blobs) {
       const { compression, payload } = await compressPayload(raw);
       assert.equal(writer.add({ id: blobId(raw), kind: BlobKind.Data, compression, rawLength: raw.length, payload }), true);
     }
     const { compression, payload } = await compressPayload(blobs[0]!);
-    assert.equal(writer.add({ id: blobId(blobs[0]!), kind: BlobKind.Data, compression, rawLength: blobs[0]!.length, payload }), false);
+    assert.equal(writer.add({ id: blobId(blobs[0]!), kind: BlobKind.Data, compression, rawLength: blobs[0]!.length, payload }), false, 'in a sealed pack');
+    const last = blobs.at(-1)!;
+    const lastPacked = await compressPayload(last);
+    assert.equal(writer.add({ id: blobId(last), kind: BlobKind.Data, rawLength: last.length, ...lastPacked }), false, 'in the open pack');
+    // A tree goes to a pack of its own; the same bytes as a data blob are then stored already.
+    const tree = encodeTree([]);
+    assert.equal(writer.add({ id: blobId(tree), kind: BlobKind.Tree, compression: Compression.None, rawLength: tree.length, payload: tree }), true);
+    assert.equal(writer.add({ id: blobId(tree), kind: BlobKind.Data, compression: Compression.None, rawLength: tree.length, payload: tree }), false, 'in the open tree pack');
     writer.seal();
+    const kindsPerPack = writer.sealedPacks.map((p) => {
+      const table = indexTable(fs.readFileSync(repo.store.path(`index/${p}.idx`)), p);
+      return new Set(Array.from({ length: table.length / INDEX_ENTRY_BYTES }, (_, i) => readIndexEntry(table, i).kind));
+    });
+    assert.deepEqual(kindsPerPack.filter((k) => k.has(BlobKind.Tree)).map((k) => [...k]), [[BlobKind.Tree]], 'one pack, of the tree only');
     assert.ok(writer.sealedPacks.length >= 2, 'sealed at the target size');
     assert.equal(repo.store.list('tmp').length, 0, 'nothing left in staging');
     const reader = repo.reader();
     for (const raw of blobs) assert.deepEqual(await reader.read(blobId(raw)), raw);
     // Damage one pack: reading its blobs fails loudly instead of returning bad bytes.
-    const packKey = repo.store.list('packs')[0]!;
+    const packKey = repo.store.list('packs').find((k) => fs.statSync(repo.store.path(k)).size > 64 * 1024)!; // a data pack
     const file = repo.store.path(packKey);
     const bytes = fs.readFileSync(file);
     bytes[200]! ^= 0xff;

@@ -100,7 +100,7 @@ for (const c of cases) {
   });
 }
 
-test('trees are stored uncompressed (a no-change walk reads one per directory); file content is compressed', (t) => {
+test('trees are stored uncompressed in packs of their own (a no-change walk reads one per directory); file content is compressed', (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-unch-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const root = path.join(dir, 'root');
@@ -109,14 +109,19 @@ test('trees are stored uncompressed (a no-change walk reads one per directory); 
   fs.writeFileSync(path.join(root, 'usr/bin/big'), 'compressible line\n'.repeat(40_000));
   snapshotJson(root, repo);
   const compressionOf = new Map<BlobKind, Set<Compression>>();
+  const packKinds: string[] = [];
   for (const f of fs.readdirSync(path.join(repo, 'index'))) {
     const table = indexTable(fs.readFileSync(path.join(repo, 'index', f)), f);
+    const kinds = new Set<BlobKind>();
     for (let i = 0; i < table.length / INDEX_ENTRY_BYTES; i++) {
       const row = readIndexEntry(table, i);
+      kinds.add(row.kind);
       if (!compressionOf.has(row.kind)) compressionOf.set(row.kind, new Set());
       compressionOf.get(row.kind)!.add(row.compression);
     }
+    packKinds.push(kinds.has(BlobKind.Tree) ? (kinds.size === 1 ? 'trees' : 'mixed') : 'data');
   }
+  assert.deepEqual(packKinds.sort(), ['data', 'trees'], 'one pack of trees, one of data');
   assert.deepEqual([...(compressionOf.get(BlobKind.Tree) ?? [])], [Compression.None], 'every tree record is uncompressed');
   assert.ok(compressionOf.get(BlobKind.Data)?.has(Compression.Zstd), 'file content is zstd-compressed');
 });

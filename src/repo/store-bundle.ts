@@ -4,7 +4,7 @@
 // it came (compressing again would cost more than the duplicate bytes).
 import { BlobKind } from '../model/blob-id.js';
 import { parseBundle, rebuildBundle } from './bundle.js';
-import type { KnownIds, PackWriter } from './pack-writer.js';
+import type { PackWriter } from './pack-writer.js';
 import { RECORD_HEADER_BYTES, type Compression } from './record.js';
 
 export interface IncomingBundle {
@@ -16,13 +16,13 @@ export interface IncomingBundle {
 }
 
 /** Stores `b` as above; `reserve` is told the bytes before they are written. Returns members stored. */
-export async function storeBundle(packs: PackWriter, known: KnownIds, b: IncomingBundle, reserve: (bytes: number) => void): Promise<number> {
+export async function storeBundle(packs: PackWriter, b: IncomingBundle, reserve: (bytes: number) => void): Promise<number> {
   const bundle = parseBundle(b.payload, 'a scan result');
   let storedBytes = 0;
-  for (const m of bundle.members) if (known.has(m.id)) storedBytes += m.rawLength;
+  for (const m of bundle.members) if (packs.has(m.id)) storedBytes += m.rawLength;
   if (storedBytes === bundle.rawTotal) return 0;
   if (storedBytes * 4 > bundle.rawTotal) {
-    const { members, ...rec } = await rebuildBundle(bundle, b.compression, (m) => !known.has(m.id));
+    const { members, ...rec } = await rebuildBundle(bundle, b.compression, (m) => !packs.has(m.id));
     reserve(rec.payload.length + RECORD_HEADER_BYTES);
     return rec.kind === BlobKind.Bundle ? packs.addBundle(rec, members) : Number(packs.add(rec));
   }

@@ -7,7 +7,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BlobKind } from '../model/blob-id.js';
 import { SnapError } from '../model/errors.js';
 import { Repository } from './repository.js';
-import { IdTable } from './id-table.js';
 import { indexTable } from './index-file.js';
 import { decompressPayload } from './compression.js';
 import { PackWriter } from './pack-writer.js';
@@ -19,16 +18,7 @@ const repo = Repository.open(init.repoDir, { create: false });
 if (!init.dryRun) repo.upgradeFormat(); // this run may write bundle records
 // Trees only at first: an unchanged tree's snapshot never needs the data rows (nearly all rows).
 const index = repo.loadIndex({ lazyData: true });
-/** Ids in the open pack; sealed packs are in `index`. Together: what is already stored. */
-let openPackIds = new IdTable(1024);
-const known = {
-  has: (id: Uint8Array): boolean => index.has(id) || openPackIds.has(id),
-  add: (id: Uint8Array): boolean => !index.has(id) && openPackIds.add(id),
-};
-const packs = new PackWriter(repo.store, known, init.packTargetBytes, (packId, idx) => {
-  index.addPack(packId, indexTable(idx, packId));
-  openPackIds = new IdTable(1024);
-});
+const packs = new PackWriter(repo.store, index, init.packTargetBytes, (packId, idx) => index.addPack(packId, indexTable(idx, packId)));
 const reader = repo.reader(index);
 /** Dry runs store nothing: tree blobs are kept here (to plan from), data blobs are dropped. */
 const dryTrees = new Map<string, Buffer>();
@@ -72,10 +62,10 @@ async function handle(req: WriterRequest): Promise<void> {
         if (b.kind !== BlobKind.Tree) index.loadData(); // dedup of content needs every row
         if (b.kind === BlobKind.Bundle) {
           const bundle = { id: Buffer.from(b.id), compression: b.compression, rawLength: b.rawLength, payload: data.subarray(b.offset, b.offset + b.length) };
-          blobsAdded += await storeBundle(packs, known, bundle, reserve);
+          blobsAdded += await storeBundle(packs, bundle, reserve);
           continue;
         }
-        if (!known.has(Buffer.from(b.id))) reserve(b.length + 96);
+        if (!packs.has(Buffer.from(b.id))) reserve(b.length + 96);
         const added = packs.add({
           id: Buffer.from(b.id),
           kind: b.kind as BlobKind,
@@ -95,7 +85,7 @@ async function handle(req: WriterRequest): Promise<void> {
       return;
     }
     case 'has':
-      reply({ type: 'has-answer', seq: req.seq, has: known.has(req.id) });
+      reply({ type: 'has-answer', seq: req.seq, has: packs.has(req.id) });
       return;
     case 'commit':
       if (init.dryRun) throw new SnapError('IO', 'a dry run cannot commit a point');

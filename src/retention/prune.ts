@@ -6,14 +6,15 @@
 import fs from 'node:fs';
 import { BlobKind } from '../model/blob-id.js';
 import type { Repository } from '../repo/repository.js';
-import { IdTable } from '../repo/id-table.js';
 import { INDEX_ENTRY_BYTES, indexTable, readIndexEntry } from '../repo/index-file.js';
-import { PackWriter } from '../repo/pack-writer.js';
+import { PackWriter, type StoredIds } from '../repo/pack-writer.js';
 import { decodeRecord } from '../repo/record.js';
 import { markReachable } from '../repo/reachable.js';
 
 /** A pack with at least this share of dead bytes is rewritten with its live records only. */
 const REPACK_DEAD_SHARE = 0.3;
+/** A repack writes each live record once (the writer still drops a repeat within its own packs). */
+const NOTHING_STORED: StoredIds = { has: () => false };
 
 export interface PruneStats {
   packsDeleted: number;
@@ -92,7 +93,7 @@ export async function collectGarbage(repo: Repository, opts: PruneOptions): Prom
     }
     // Copy the live records into a new pack (sealed, with its index, before anything is deleted);
     // a bundle is copied whole, with the rows of its live members.
-    const writer = new PackWriter(store, new IdTable(n));
+    const writer = new PackWriter(store, NOTHING_STORED);
     for (const [offset, rec] of records) {
       if (rec.liveRows.length === 0) continue;
       const { header, payload } = decodeRecord(store.getRange(packKey(packId), offset, rec.length), `${packKey(packId)} at ${offset}`);
