@@ -189,6 +189,51 @@ test('readMany decodes a batch in one go, and a bad blob in it fails alone', asy
   }
 });
 
+test('getRanges returns each range as asked: any order, neighbours read together, far ones apart, short at the end', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-ranges-'));
+  try {
+    const repo = Repository.open(path.join(dir, 'repo'), { create: true });
+    const bytes = randomBytes(6 * 1024 * 1024);
+    repo.store.put('packs/ab/x.pack', bytes);
+    const ranges = [
+      { offset: 5 * 1024 * 1024, length: 1000 }, // 4 MiB past the others: its own read
+      { offset: 100, length: 50 },
+      { offset: 0, length: 100 }, // adjacent to the one above
+      { offset: 120, length: 10 }, // inside it
+      { offset: 300 * 1024, length: 7 }, // beyond the gap: its own read
+      { offset: bytes.length - 10, length: 40 }, // past the end: short
+    ];
+    const got = repo.store.getRanges('packs/ab/x.pack', ranges);
+    ranges.forEach((r, i) => assert.deepEqual(got[i], bytes.subarray(r.offset, Math.min(bytes.length, r.offset + r.length)), `range ${i}`));
+    assert.throws(() => repo.store.getRanges('packs/ab/missing.pack', ranges), /ENOENT/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('readMany reads blobs from several packs, and one in a truncated pack fails alone', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-many-packs-'));
+  try {
+    const repo = Repository.open(path.join(dir, 'repo'), { create: true });
+    const writer = new PackWriter(repo.store, new IdTable(), 8 * 1024); // a few blobs per pack
+    const blobs = Array.from({ length: 24 }, (_, i) => Buffer.concat([Buffer.from(`tree ${i} `), randomBytes(1500)]));
+    for (const raw of blobs) writer.add({ id: blobId(raw), kind: BlobKind.Tree, compression: Compression.None, rawLength: raw.length, payload: raw });
+    writer.seal();
+    assert.ok(writer.sealedPacks.length >= 4);
+    const shuffled = [...blobs].reverse();
+    const reader = repo.reader();
+    assert.deepEqual(await Promise.all(reader.readMany(shuffled.map((b) => blobId(b)))), shuffled);
+    // Cut the last pack short: its last blob fails, every other is still read.
+    const lastPack = repo.store.path(`packs/${writer.sealedPacks.at(-1)!.slice(0, 2)}/${writer.sealedPacks.at(-1)!}.pack`);
+    fs.truncateSync(lastPack, fs.statSync(lastPack).size - 100);
+    const results = await Promise.allSettled(repo.reader().readMany(blobs.map((b) => blobId(b))));
+    assert.deepEqual(results.map((r) => r.status), blobs.map((_, i) => (i === blobs.length - 1 ? 'rejected' : 'fulfilled')));
+    assert.match(String((results.at(-1) as PromiseRejectedResult).reason), /damaged record/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('readIndexRows keeps exactly the rows of the wanted kinds, runs across read blocks included', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-idx-'));
   try {

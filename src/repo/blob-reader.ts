@@ -26,6 +26,7 @@ interface Found {
 }
 
 const bundleKey = (loc: BlobLocation): string => `${loc.packId}:${loc.offset}`;
+const packKey = (loc: BlobLocation): string => `packs/${loc.packId.slice(0, 2)}/${loc.packId}.pack`;
 
 export class BlobReader {
   constructor(
@@ -75,13 +76,7 @@ export class BlobReader {
    * is decompressed alone, so an error names its own blob.
    */
   readMany(ids: Buffer[]): Promise<Buffer>[] {
-    const found = ids.map((id) => {
-      try {
-        return { id, ...this.record(id, this.index.locate(id)) };
-      } catch (err) {
-        return { id, err };
-      }
-    });
+    const found = this.records(ids);
     const zstd = found.filter((f): f is Found => 'record' in f && f.record.header.kind !== BlobKind.Bundle && f.record.header.compression === Compression.Zstd);
     const cuts = new Map<Found, [number, number]>();
     let total = 0;
@@ -95,16 +90,56 @@ export class BlobReader {
       if (f.record.header.kind === BlobKind.Bundle) return this.member(f.id, await this.openBundle(f)); // a bundle member (never a tree)
       const j = await joined;
       const cut = cuts.get(f);
-      const raw = j?.length === total && cut ? j.subarray(cut[0], cut[1]) : await decompressPayload(f.record.header.compression, f.record.payload);
+      // An uncompressed payload is a view of the read span (up to 4 MiB): copied, so a kept tree
+      // does not keep its neighbours' bytes.
+      const raw = j?.length === total && cut ? j.subarray(cut[0], cut[1]) : f.record.header.compression === Compression.None ? Buffer.from(f.record.payload) : await decompressPayload(f.record.header.compression, f.record.payload);
       return this.verified(f.id, f.record.header.rawLength, raw, f.where);
     });
   }
 
+  /** The records of `ids`, read with one open per pack (LocalStore.getRanges); each fails alone. */
+  private records(ids: Buffer[]): (Found | { id: Buffer; err: unknown })[] {
+    const out: (Found | { id: Buffer; err: unknown })[] = new Array(ids.length);
+    const byPack = new Map<string, { i: number; loc: BlobLocation }[]>();
+    ids.forEach((id, i) => {
+      try {
+        const loc = this.index.locate(id);
+        const key = packKey(loc);
+        let list = byPack.get(key);
+        if (!list) byPack.set(key, (list = []));
+        list.push({ i, loc });
+      } catch (err) {
+        out[i] = { id, err };
+      }
+    });
+    for (const [key, list] of byPack) {
+      let bytes: Buffer[];
+      try {
+        bytes = this.store.getRanges(key, list.map(({ loc }) => ({ offset: loc.offset, length: loc.recordLength })));
+      } catch (err) {
+        for (const { i } of list) out[i] = { id: ids[i]!, err };
+        continue;
+      }
+      list.forEach(({ i, loc }, k) => {
+        try {
+          out[i] = { id: ids[i]!, ...this.decode(ids[i]!, loc, bytes[k]!) };
+        } catch (err) {
+          out[i] = { id: ids[i]!, err };
+        }
+      });
+    }
+    return out;
+  }
+
   /** The blob's record, its xxh3 verified; `where` names it for errors. */
   private record(id: Buffer, loc: BlobLocation): Omit<Found, 'id'> {
-    const key = `packs/${loc.packId.slice(0, 2)}/${loc.packId}.pack`;
+    return this.decode(id, loc, this.store.getRange(packKey(loc), loc.offset, loc.recordLength));
+  }
+
+  private decode(id: Buffer, loc: BlobLocation, bytes: Buffer): Omit<Found, 'id'> {
+    const key = packKey(loc);
     const where = `${key} at ${loc.offset}`;
-    const record = decodeRecord(this.store.getRange(key, loc.offset, loc.recordLength), where);
+    const record = decodeRecord(bytes, where);
     if (record.header.kind !== BlobKind.Bundle && !record.header.id.equals(id)) throw new SnapError('REPO_CORRUPT', `damaged record in ${where}: wrong blob id`);
     if (record.header.kind === BlobKind.Delta) {
       throw new SnapError('REPO_CORRUPT', `blob ${idHex(id)} is a delta; this version cannot read deltas`);
