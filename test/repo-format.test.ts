@@ -13,7 +13,9 @@ import { IdTable } from '../src/repo/id-table.js';
 import { Repository } from '../src/repo/repository.js';
 import { PackWriter } from '../src/repo/pack-writer.js';
 import { compressPayload } from '../src/repo/compression.js';
-import { decodeRecord, encodeRecordHeader, Compression } from '../src/repo/record.js';
+import { decodeRecord, encodeRecordHeader, Compression, PACK_MAGIC } from '../src/repo/record.js';
+import { createHash } from 'node:crypto';
+import { ZERO_ID } from '../src/model/blob-id.js';
 import { encodeIndex, indexTable, INDEX_ENTRY_BYTES, readIndexEntry, readIndexRows } from '../src/repo/index-file.js';
 
 function entry(name: Buffer | string, type: EntryType, extra: Partial<Entry> = {}): Entry {
@@ -229,6 +231,60 @@ test('readMany reads blobs from several packs, and one in a truncated pack fails
     const results = await Promise.allSettled(repo.reader().readMany(blobs.map((b) => blobId(b))));
     assert.deepEqual(results.map((r) => r.status), blobs.map((_, i) => (i === blobs.length - 1 ? 'rejected' : 'fulfilled')));
     assert.match(String((results.at(-1) as PromiseRejectedResult).reason), /damaged record/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A pack as writers before tree packs made them: data and tree records side by side. */
+function writeMixedPack(repo: Repository, blobs: { raw: Buffer; kind: BlobKind }[]): string {
+  const parts: Buffer[] = [PACK_MAGIC];
+  const entries = [];
+  let offset = PACK_MAGIC.length;
+  for (const { raw, kind } of blobs) {
+    const id = blobId(raw);
+    const header = encodeRecordHeader({ id, kind, compression: Compression.None, rawLength: raw.length, base: ZERO_ID }, raw);
+    entries.push({ id, kind, compression: Compression.None, offset, recordLength: header.length + raw.length, rawLength: raw.length, base: ZERO_ID });
+    parts.push(header, raw);
+    offset += header.length + raw.length;
+  }
+  const pack = Buffer.concat(parts);
+  const packId = createHash('sha256').update(pack).digest('hex');
+  repo.store.put(`packs/${packId.slice(0, 2)}/${packId}.pack`, pack);
+  repo.store.put(`index/${packId}.idx`, encodeIndex(entries));
+  return packId;
+}
+
+test('a scan thread reads only the indexes of tree packs; a tree in an older mixed pack is still found', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-trees-only-'));
+  try {
+    const repo = Repository.open(path.join(dir, 'repo'), { create: true });
+    const writer = new PackWriter(repo.store, new IdTable());
+    const trees = [0, 1, 2].map((i) => encodeTree([entry(`t${i}`, EntryType.File)]));
+    const data = [0, 1, 2, 3].map((i) => Buffer.from(`data blob ${i}`));
+    for (const raw of trees) writer.add({ id: blobId(raw), kind: BlobKind.Tree, compression: Compression.None, rawLength: raw.length, payload: raw });
+    for (const raw of data) writer.add({ id: blobId(raw), kind: BlobKind.Data, compression: Compression.None, rawLength: raw.length, payload: raw });
+    writer.seal();
+    const [treePack, dataPack] = writer.sealedPacks; // sealed in the order their packs were opened
+    // An older pack whose first row (smallest id) is data and which holds a tree too.
+    let oldData = Buffer.from('old data 0');
+    const oldTree = encodeTree([entry('old', EntryType.File)]);
+    for (let i = 1; Buffer.compare(blobId(oldData), blobId(oldTree)) > 0; i++) oldData = Buffer.from(`old data ${i}`);
+    const mixedPack = writeMixedPack(repo, [{ raw: oldTree, kind: BlobKind.Tree }, { raw: oldData, kind: BlobKind.Data }]);
+
+    const index = repo.loadIndex({ treesOnly: true });
+    assert.equal(index.size, trees.length, 'only the tree pack was loaded');
+    assert.equal(index.locate(blobId(trees[1]!)).packId, treePack);
+    assert.equal(index.locate(blobId(oldTree)).packId, mixedPack, 'a miss loads what was left out');
+    assert.equal(index.locate(blobId(data[2]!)).packId, dataPack);
+
+    // The data pack's index is not even read: damaged, it stops a full load but not this one.
+    const dataIndex = repo.store.path(`index/${dataPack}.idx`);
+    const bytes = fs.readFileSync(dataIndex);
+    bytes[bytes.length - 1]! ^= 0xff;
+    fs.writeFileSync(dataIndex, bytes);
+    assert.throws(() => repo.loadIndex({ lazyData: true }), /damaged index/);
+    assert.equal(repo.loadIndex({ treesOnly: true }).locate(blobId(trees[0]!)).packId, treePack);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -3,9 +3,12 @@
 // ids against the rows (4 bytes a slot, no second copy of the ids, no JS object per blob).
 // With `lazyData`, only tree and boot rows are loaded at first: a snapshot of an unchanged tree
 // never needs the data rows, which are nearly all of them; loadData() adds them when needed.
+// With `treesOnly` (scan threads, which look up nothing but trees), only tree rows are loaded, and
+// an index whose first row is not a tree is not read past that row: writers keep trees in packs
+// of their own, so such a pack holds none (one written before may: the first miss loads the rest).
 import { BlobKind } from '../model/blob-id.js';
 import { SnapError } from '../model/errors.js';
-import { INDEX_ENTRY_BYTES, readIndexEntry, readIndexRows, type IndexEntry } from './index-file.js';
+import { INDEX_ENTRY_BYTES, firstRowKind, readIndexEntry, readIndexRows, type IndexEntry } from './index-file.js';
 import type { LocalStore } from './local-store.js';
 
 export interface BlobLocation extends IndexEntry {
@@ -22,37 +25,48 @@ export class BlobIndex {
   private slots = new Uint32Array(1024); // row + 1; 0 = empty
   private count = 0;
   private dataLoaded = true;
-  /** Packs whose data rows a lazy load left out. */
-  private readonly partial = new Set<string>();
+  /** The kinds of row a lazy load took; loadData() adds the others. */
+  private loadedKinds: (kind: BlobKind) => boolean = () => true;
+  /** Packs a lazy load left rows out of: 'some' (of the other kinds) or 'all' (not read). */
+  private readonly partial = new Map<string, 'some' | 'all'>();
   private store: LocalStore | null = null;
 
-  static load(store: LocalStore, opts: { lazyData?: boolean } = {}): BlobIndex {
+  static load(store: LocalStore, opts: { lazyData?: boolean; treesOnly?: boolean } = {}): BlobIndex {
     const index = new BlobIndex();
     index.store = store;
-    index.dataLoaded = !opts.lazyData;
-    index.loadFiles((kind) => !opts.lazyData || kind !== BlobKind.Data);
+    if (opts.treesOnly) index.loadedKinds = (kind) => kind === BlobKind.Tree;
+    else if (opts.lazyData) index.loadedKinds = (kind) => kind !== BlobKind.Data;
+    index.dataLoaded = !opts.lazyData && !opts.treesOnly;
+    index.loadFiles(index.loadedKinds, undefined, opts.treesOnly);
     return index;
   }
 
-  private loadFiles(want: (kind: BlobKind) => boolean, only?: ReadonlySet<string>): void {
+  private loadFiles(want: (kind: BlobKind) => boolean, only?: ReadonlySet<string>, skipNonTreePacks = false): void {
     const store = this.store!;
     for (const key of store.list('index')) {
       const packId = key.slice('index/'.length, -'.idx'.length);
       if (only && !only.has(packId)) continue;
       if (!store.exists(`packs/${packId.slice(0, 2)}/${packId}.pack`)) continue; // orphan index
+      if (skipNonTreePacks && firstRowKind(store.path(key), key) !== BlobKind.Tree) {
+        this.partial.set(packId, 'all');
+        continue;
+      }
       const { rows, total } = readIndexRows(store.path(key), key, (kind) => want(kind as BlobKind));
-      if (rows.length !== total * INDEX_ENTRY_BYTES) this.partial.add(packId);
+      if (rows.length !== total * INDEX_ENTRY_BYTES) this.partial.set(packId, 'some');
       if (rows.length > 0) this.addPack(packId, rows);
     }
   }
 
-  /** Adds the data rows a lazy load left out (a snapshot that stores content, a restore). */
+  /** Adds the rows a lazy load left out (a snapshot that stores content, a restore, a miss). */
   loadData(): void {
     if (this.dataLoaded) return;
     this.dataLoaded = true;
-    const packs = new Set(this.partial);
+    const some = new Set([...this.partial].filter(([, left]) => left === 'some').map(([p]) => p));
+    const all = new Set([...this.partial].filter(([, left]) => left === 'all').map(([p]) => p));
     this.partial.clear();
-    this.loadFiles((kind) => kind === BlobKind.Data, packs);
+    const loaded = this.loadedKinds;
+    this.loadFiles((kind) => !loaded(kind), some);
+    this.loadFiles(() => true, all);
   }
 
   /** The pack (position in `tables`) a global row number belongs to. */

@@ -100,6 +100,25 @@ export function readIndexEntry(table: Buffer, i: number): IndexEntry {
 }
 
 /**
+ * The kind of an index file's first row (rows are sorted by id), or null for an empty index; only
+ * the header and that row are read (and so not checksummed: callers that skip a file on this
+ * answer read it whole, checked, if they come back to it).
+ */
+export function firstRowKind(file: string, where: string): number | null {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(12 + INDEX_ENTRY_BYTES);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    if (n < 12 || !head.subarray(0, 8).equals(MAGIC)) throw new SnapError('REPO_CORRUPT', `damaged index ${where}: bad magic`);
+    if (head.readUInt32LE(8) === 0) return null;
+    if (n < head.length) throw new SnapError('REPO_CORRUPT', `damaged index ${where}: truncated`);
+    return head[12 + KIND_OFFSET]!;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
  * Reads an index file in small pieces, verifying its checksum, and keeps only the rows whose kind
  * `keep` wants (a copy). Loading only tree rows this way never holds a whole index file in memory.
  * Each scan thread loads the tree rows at its start, so the loop creates no object per row: runs

@@ -132,11 +132,11 @@ export class Repository {
     this.store.put(`points/${point.id}.json`, `${JSON.stringify(point, null, 2)}\n`);
   }
 
-  loadIndex(opts: { lazyData?: boolean } = {}): BlobIndex {
+  loadIndex(opts: { lazyData?: boolean; treesOnly?: boolean } = {}): BlobIndex {
     return BlobIndex.load(this.store, opts);
   }
 
-  reader(index?: BlobIndex, opts: { lazyData?: boolean } = {}): BlobReader {
+  reader(index?: BlobIndex, opts: { lazyData?: boolean; treesOnly?: boolean } = {}): BlobReader {
     return new BlobReader(this.store, index ?? this.loadIndex(opts));
   }
 }

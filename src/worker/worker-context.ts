@@ -44,15 +44,15 @@ export class WorkerContext {
   /**
    * Tree blobs of the previous point, read straight from the repository (verified) with one
    * decompression call for all, a promise per id: no round trip through the writer thread per
-   * directory. Only tree rows of the index are loaded, and only sealed packs of earlier runs are
-   * ever asked for.
+   * directory. Only tree rows of the index are loaded (and only indexes of tree packs read: see
+   * BlobIndex), and only sealed packs of earlier runs are ever asked for.
    */
   readTrees(ids: Buffer[]): Promise<Buffer>[] {
     return this.treeReader().readMany(ids);
   }
 
   private treeReader(): BlobReader {
-    this.reader ??= Repository.open(this.repoDir, { create: false }).reader(undefined, { lazyData: true });
+    this.reader ??= Repository.open(this.repoDir, { create: false }).reader(undefined, { treesOnly: true });
     return this.reader;
   }
 
