@@ -162,13 +162,10 @@ export class Coordinator {
 
   /** Walks the tree and returns the id of ROOT's tree (its contents). */
   async scan(prevRootTree: Buffer | null): Promise<Buffer> {
-    try {
-      await this.putTree(EMPTY_TREE);
-    } catch (err) {
-      await this.close();
-      throw err;
-    }
     const done = new Promise<void>((resolve) => (this.finish = resolve));
+    // Excluded directories point at the empty tree: it is stored before the point (the writer
+    // takes requests in order), but the walk does not wait for the writer thread to be up.
+    this.putTree(EMPTY_TREE).catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))));
     const root: DirNode = { relPath: Buffer.alloc(0), parent: null, name: Buffer.alloc(0), tree: null, waiting: 0, hasDeferred: false, files: new Map(), prevSubtree: null, offsetInParent: -1 };
     this.pushDir(root, prevRootTree);
     this.pump();
