@@ -87,12 +87,23 @@ export class BlobIndex {
     return this.tables[p]!.subarray(o, o + ID);
   }
 
+  /** Whether row `row` holds `id`: compared in place, bytes 4.. first (0..3 chose the slot). */
+  private rowHolds(row: number, id: Uint8Array): boolean {
+    const p = this.packOf(row);
+    const table = this.tables[p]!;
+    const o = (row - this.firstRow[p]!) * INDEX_ENTRY_BYTES;
+    for (let i = 4; i < ID; i++) if (table[o + i] !== id[i]) return false;
+    for (let i = 0; i < 4; i++) if (table[o + i] !== id[i]) return false;
+    return true;
+  }
+
   private slotOf(id: Uint8Array): number {
     const mask = this.slots.length - 1;
     let slot = ((id[0]! | (id[1]! << 8) | (id[2]! << 16) | (id[3]! << 24)) >>> 0) & mask;
     for (;;) {
       const v = this.slots[slot]!;
-      if (v === 0 || this.idOf(v - 1).equals(id)) return slot;
+      // In place, not idOf(): a Buffer view per probe made loading 12k tree rows take 50 ms.
+      if (v === 0 || this.rowHolds(v - 1, id)) return slot;
       slot = (slot + 1) & mask;
     }
   }
