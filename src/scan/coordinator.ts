@@ -122,7 +122,10 @@ function fileJob(node: DirNode, f: DeferredFile): FileJob {
 export class Coordinator {
   private readonly pool: Piscina;
   private readonly stack: (() => Promise<void>)[] = [];
+  /** Jobs started and not finished (result handling included). */
   private running = 0;
+  /** Jobs whose task is in the pool. */
+  private inPool = 0;
   private backlog = 0;
   private failed: Error | null = null;
   private rootId: Buffer | null = null;
@@ -156,7 +159,7 @@ export class Coordinator {
    * handles a result. Each task holds up to its read budget several times over (raw, compressed,
    * the buffer that crosses threads), so more would only cost memory.
    */
-  private get maxRunning(): number {
+  private get maxInPool(): number {
     return this.pool.options.maxThreads * TASKS_PER_THREAD + 1;
   }
 
@@ -187,7 +190,7 @@ export class Coordinator {
   }
 
   private pump(): void {
-    while (!this.failed && this.running < this.maxRunning && this.backlog < WRITER_BACKLOG_BYTES && this.stack.length > 0) {
+    while (!this.failed && this.inPool < this.maxInPool && this.backlog < WRITER_BACKLOG_BYTES && this.stack.length > 0) {
       const job = this.stack.pop()!;
       this.running++;
       job()
@@ -200,13 +203,46 @@ export class Coordinator {
     }
   }
 
+  /**
+   * A job counts against maxInPool only while its task is in the pool: handling the result waits
+   * for the writer thread (its blobs, then every tree it completes, up the path), and jobs that
+   * held their place meanwhile left the scan threads idle a fifth of a churn snapshot. What waits
+   * for the writer is bounded by WRITER_BACKLOG_BYTES instead.
+   */
   private async runTask(task: ScanTask): Promise<ScanResult> {
-    return (await this.pool.run(task)) as ScanResult;
+    this.inPool++;
+    try {
+      return (await this.pool.run(task)) as ScanResult;
+    } finally {
+      this.inPool--;
+      this.schedulePump();
+    }
+  }
+
+  /**
+   * Queues a job. The pump runs once the current result handler has pushed all it will and
+   * reached its first wait (setImmediate, after the microtasks): jobs go out in stack order, and
+   * the work a result creates is handed out before its blobs reach the writer.
+   */
+  private push(job: () => Promise<void>): void {
+    this.stack.push(job);
+    this.schedulePump();
+  }
+
+  private pumpScheduled = false;
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   private pushDir(node: DirNode, prevSubtree: Buffer | null): void {
     node.prevSubtree = prevSubtree;
-    this.stack.push(async () => {
+    this.push(async () => {
       const res = await this.runTask({ kind: 'dir', relPath: node.relPath, prevTreeId: prevSubtree });
       if (!res.ok) {
         if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes(res.code)) {
@@ -258,7 +294,7 @@ export class Coordinator {
   }
 
   private pushFileGroup(node: DirNode, files: DeferredFile[]): void {
-    this.stack.push(async () => {
+    this.push(async () => {
       const res = await this.runTask({ kind: 'files', relDir: node.relPath, files: files.map((f) => ({ name: f.name, prevChunks: f.prevChunks })) });
       if (!res.ok) {
         if (!['ENOENT', 'ENOTDIR', 'ELOOP'].includes(res.code)) throw new SnapError('IO', `cannot read ${res.path}: ${res.message}`, { path: res.path });
@@ -284,7 +320,7 @@ export class Coordinator {
   }
 
   private pushFile(job: FileJob, resume: FileResume | null): void {
-    this.stack.push(async () => {
+    this.push(async () => {
       const res = await this.runTask({ kind: 'file', relPath: this.pathOf(job), resume, attempt: job.attempt, prevChunks: nearbyChunks(job.prev, resume) });
       if (!res.ok) throw new SnapError('IO', `cannot read ${res.path}: ${res.message}`, { path: res.path });
       await this.onFileSegment(job, res as FileResult);
