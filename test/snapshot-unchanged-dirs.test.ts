@@ -12,6 +12,7 @@ import { assertTreesEqual } from './helpers/tree-compare.js';
 import { BlobKind } from '../src/model/blob-id.js';
 import { Compression } from '../src/repo/record.js';
 import { indexTable, INDEX_ENTRY_BYTES, readIndexEntry } from '../src/repo/index-file.js';
+import { TREE_COMPRESS_MIN } from '../src/scan/coordinator.js';
 
 function makeTree(root: string): void {
   for (const d of ['etc/app', 'etc/app/conf.d', 'var/lib/db', 'usr/bin']) fs.mkdirSync(path.join(root, d), { recursive: true });
@@ -100,15 +101,19 @@ for (const c of cases) {
   });
 }
 
-test('trees are stored uncompressed in packs of their own (a no-change walk reads one per directory); file content is compressed', (t) => {
+test('small trees are stored raw, large ones compressed, in packs of their own; file content is compressed', (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-unch-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const root = path.join(dir, 'root');
   const repo = path.join(dir, 'repo');
   makeTree(root);
   fs.writeFileSync(path.join(root, 'usr/bin/big'), 'compressible line\n'.repeat(40_000));
+  // A directory whose tree passes TREE_COMPRESS_MIN (each entry is ~100 bytes).
+  fs.mkdirSync(path.join(root, 'var/spool'), { recursive: true });
+  for (let i = 0; i < 100; i++) fs.writeFileSync(path.join(root, `var/spool/job-${i}`), `job ${i}\n`);
   snapshotJson(root, repo);
   const compressionOf = new Map<BlobKind, Set<Compression>>();
+  const treeSizes = new Map<Compression, number[]>();
   const packKinds: string[] = [];
   for (const f of fs.readdirSync(path.join(repo, 'index'))) {
     const table = indexTable(fs.readFileSync(path.join(repo, 'index', f)), f);
@@ -116,12 +121,16 @@ test('trees are stored uncompressed in packs of their own (a no-change walk read
     for (let i = 0; i < table.length / INDEX_ENTRY_BYTES; i++) {
       const row = readIndexEntry(table, i);
       kinds.add(row.kind);
+      if (row.kind === BlobKind.Tree) treeSizes.set(row.compression, [...(treeSizes.get(row.compression) ?? []), row.rawLength]);
       if (!compressionOf.has(row.kind)) compressionOf.set(row.kind, new Set());
       compressionOf.get(row.kind)!.add(row.compression);
     }
     packKinds.push(kinds.has(BlobKind.Tree) ? (kinds.size === 1 ? 'trees' : 'mixed') : 'data');
   }
   assert.deepEqual(packKinds.sort(), ['data', 'trees'], 'one pack of trees, one of data');
-  assert.deepEqual([...(compressionOf.get(BlobKind.Tree) ?? [])], [Compression.None], 'every tree record is uncompressed');
+  const raw = treeSizes.get(Compression.None) ?? [];
+  const packed = treeSizes.get(Compression.Zstd) ?? [];
+  assert.ok(raw.length >= 5 && raw.every((n) => n < TREE_COMPRESS_MIN), `small trees raw: ${raw}`);
+  assert.ok(packed.length === 1 && packed[0]! >= TREE_COMPRESS_MIN, `the large tree (var/spool) compressed: ${packed}`);
   assert.ok(compressionOf.get(BlobKind.Data)?.has(Compression.Zstd), 'file content is zstd-compressed');
 });

@@ -66,6 +66,9 @@ interface FileJob {
 /** Tasks a scan thread works on at once (the second runs while the first one's zstd calls do). */
 const TASKS_PER_THREAD = 2;
 
+/** Trees from this size (raw bytes) up are compressed; smaller ones are stored raw (putTree). */
+export const TREE_COMPRESS_MIN = 4096;
+
 /** Bytes handed to the writer and not yet acknowledged before the walk pauses. */
 const WRITER_BACKLOG_BYTES = 32 * 1024 * 1024;
 
@@ -396,12 +399,15 @@ export class Coordinator {
   }
 
   /**
-   * Trees are stored uncompressed: their 32-byte ids leave zstd only ~2x (16 MB of trees were 7.7
-   * MB on the bench tree, under 1% of the repository), while a no-change snapshot decompressing
-   * a tree per directory spent ~15% of its scan threads' time in zstd (docs/BENCHMARKS.md).
+   * Small trees are stored uncompressed: a no-change snapshot reads the tree of every directory,
+   * and each zstd call costs ~60-90 us of CPU however small its frame (the binding's thread
+   * hand-off); compressing every tree, those calls took ~15% of the scan threads' time. Large
+   * trees stay compressed (~2x): on the bench tree the 6% of trees from TREE_COMPRESS_MIN up hold
+   * 69% of the tree bytes, and a million small files in 1000 directories made the repository 50%
+   * larger with all trees raw (docs/BENCHMARKS.md).
    */
   async putTree(tree: Buffer): Promise<Buffer> {
-    return this.putRaw(tree, BlobKind.Tree, false);
+    return this.putRaw(tree, BlobKind.Tree, tree.length >= TREE_COMPRESS_MIN);
   }
 
   /** Stores one blob made outside the pool (trees, boot area images); returns its id. */
