@@ -209,7 +209,7 @@ export class Coordinator {
   /**
    * A job counts against maxInPool only while its task is in the pool: handling the result waits
    * for the writer thread (its blobs, then every tree it completes, up the path), and jobs that
-   * held their place meanwhile left the scan threads idle a fifth of a churn snapshot. What waits
+   * held their place meanwhile left the scan threads idle ~17% of a churn snapshot. What waits
    * for the writer is bounded by WRITER_BACKLOG_BYTES instead.
    */
   private async runTask(task: ScanTask): Promise<ScanResult> {
