@@ -16,8 +16,11 @@ import type { WriterInit, WriterReply, WriterRequest } from './writer-protocol.j
 const init = workerData as WriterInit;
 const repo = Repository.open(init.repoDir, { create: false });
 if (!init.dryRun) repo.upgradeFormat(); // this run may write bundle records
-// Trees only at first: an unchanged tree's snapshot never needs the data rows (nearly all rows).
-const index = repo.loadIndex({ lazyData: true });
+// Trees only at first, and only the tree packs' indexes read: an unchanged tree's snapshot never
+// needs the data rows (nearly all rows); loadData() adds the rest before the first content is
+// stored, and a lookup that misses (a boot blob, a tree in a pack from before tree packs) loads
+// them too. Until then a tree in such an older pack may be stored again: a duplicate, not damage.
+const index = repo.loadIndex({ treesOnly: true });
 const packs = new PackWriter(repo.store, index, init.packTargetBytes, (packId, idx) => index.addPack(packId, indexTable(idx, packId)));
 const reader = repo.reader(index);
 /** Dry runs store nothing: tree blobs are kept here (to plan from), data blobs are dropped. */
