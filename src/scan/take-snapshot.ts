@@ -180,8 +180,6 @@ export async function scanToPoint(repo: Repository, writer: RepoWriter, opts: Sn
   if (repoInRoot) emptyDirs.push(toLatin1(repoInRoot));
   const patterns = [...BUILTIN_EXCLUDES, ...opts.excludes];
 
-  // The newest point of the same ROOT is the one to compare with (a rescue restore's pre-restore
-  // point of /mnt/sysimage must not make the next snapshot of / read everything again).
   // The pool is started first, so its threads boot (~0.2 s of module loading each) while the
   // previous root tree is read.
   const coordinator = new Coordinator(
@@ -196,9 +194,9 @@ export async function scanToPoint(repo: Repository, writer: RepoWriter, opts: Sn
   let prevRootTree: Buffer | null = null;
   if (prev) {
     try {
-      // Read here, not through the writer thread: that one loads the whole index first (~0.3 s
-      // on the bench repository) and the scan would wait for it. A committed point's tree is in
-      // a sealed pack; only the tree packs' index is read (BlobIndex treesOnly).
+      // Read here, not through the writer thread: the scan would wait for that thread to boot
+      // and load its index (~0.3 s on the bench repository). A committed point's tree is in a
+      // sealed pack; only the tree packs' index is read (BlobIndex treesOnly).
       const top = decodeTree(await repo.reader(undefined, { treesOnly: true }).read(idFromHex(prev.root)));
       prevRootTree = top[0]?.subtree ?? null;
     } catch (err) {
