@@ -290,6 +290,60 @@ test('a scan thread reads only the indexes of tree packs; a tree in an older mix
   }
 });
 
+test("the writer's index keeps ids alone for what it need not read: trees locatable, the rest found by has()", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-ids-only-'));
+  try {
+    const repo = Repository.open(path.join(dir, 'repo'), { create: true });
+    const writer = new PackWriter(repo.store, new IdTable());
+    const trees = [0, 1, 2].map((i) => encodeTree([entry(`t${i}`, EntryType.File)]));
+    const data = Array.from({ length: 50 }, (_, i) => Buffer.from(`data blob ${i}`));
+    for (const raw of trees) writer.add({ id: blobId(raw), kind: BlobKind.Tree, compression: Compression.None, rawLength: raw.length, payload: raw });
+    for (const raw of data) writer.add({ id: blobId(raw), kind: BlobKind.Data, compression: Compression.None, rawLength: raw.length, payload: raw });
+    writer.seal();
+    const [treePack] = writer.sealedPacks;
+    // An older mixed pack: its tree stays locatable, its data row becomes an id.
+    const oldTree = encodeTree([entry('old', EntryType.File)]);
+    const oldData = Buffer.from('old data');
+    const mixedPack = writeMixedPack(repo, [{ raw: oldTree, kind: BlobKind.Tree }, { raw: oldData, kind: BlobKind.Data }]);
+
+    const index = repo.loadIndex({ treesOnly: true, idsOnly: true });
+    assert.equal(index.locate(blobId(trees[2]!)).packId, treePack);
+    assert.equal(index.locate(blobId(oldTree)).packId, mixedPack, 'a tree in a mixed pack, after the miss');
+    for (const raw of [...data, oldData]) assert.equal(index.has(blobId(raw)), true);
+    assert.equal(index.has(blobId(Buffer.from('never stored'))), false);
+    assert.equal(index.size, trees.length + 1 + data.length + 1);
+    assert.throws(() => index.locate(blobId(data[7]!)), /keeps only its id/);
+
+    // A pack sealed during the run joins the same way (the writer thread's onSeal).
+    const table = indexTable(fs.readFileSync(repo.store.path(`index/${mixedPack}.idx`)), mixedPack);
+    const fresh = repo.loadIndex({ treesOnly: true, idsOnly: true });
+    fresh.addPack('added', table);
+    assert.equal(fresh.locate(blobId(oldTree)).packId, 'added');
+    assert.equal(fresh.has(blobId(oldData)), true);
+    assert.throws(() => fresh.locate(blobId(oldData)), /keeps only its id/);
+    // Without idsOnly, every row keeps its location.
+    assert.equal(repo.loadIndex().locate(blobId(data[7]!)).rawLength, data[7]!.length);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the pack writer seals a pack at its blob limit, not only at its size', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-max-blobs-'));
+  try {
+    const repo = Repository.open(path.join(dir, 'repo'), { create: true });
+    const writer = new PackWriter(repo.store, new IdTable(), 1 << 30, undefined, 10);
+    const data = Array.from({ length: 25 }, (_, i) => Buffer.from(`tiny blob ${i}`));
+    for (const raw of data) assert.equal(writer.add({ id: blobId(raw), kind: BlobKind.Data, compression: Compression.None, rawLength: raw.length, payload: raw }), true);
+    assert.equal(writer.sealedPacks.length, 2, 'two full packs of 10 sealed while writing');
+    writer.seal();
+    const rowsPerPack = writer.sealedPacks.map((p) => indexTable(fs.readFileSync(repo.store.path(`index/${p}.idx`)), p).length / INDEX_ENTRY_BYTES);
+    assert.deepEqual(rowsPerPack, [10, 10, 5]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('readIndexRows keeps exactly the rows of the wanted kinds, runs across read blocks included', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-idx-'));
   try {
@@ -309,7 +363,16 @@ test('readIndexRows keeps exactly the rows of the wanted kinds, runs across read
     assert.equal(total, 2500);
     assert.ok(expected.length > 0 && expected.length < table.length);
     assert.ok(rows.equals(expected), 'the same rows, in order');
+    // The rows not kept whole, as ids alone, when asked for.
+    const split = readIndexRows(file, 'x.idx', (kind) => kind === BlobKind.Tree, (kind) => kind === BlobKind.Data);
+    assert.ok(split.rows.equals(expected));
+    const expectedIds = Buffer.concat(
+      Array.from({ length: 2500 }, (_, i) => table.subarray(i * INDEX_ENTRY_BYTES, (i + 1) * INDEX_ENTRY_BYTES)).filter((row) => row[32] === BlobKind.Data).map((row) => row.subarray(0, 32)),
+    );
+    assert.equal(split.ids.length, expectedIds.length);
+    assert.ok(split.ids.equals(expectedIds), 'the ids of the other rows, in order');
     assert.equal(readIndexRows(file, 'x.idx', () => false).rows.length, 0);
+    assert.equal(readIndexRows(file, 'x.idx', () => false).ids.length, 0);
     assert.ok(readIndexRows(file, 'x.idx', () => true).rows.equals(table));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -6,9 +6,12 @@
 // With `treesOnly` (scan threads, which look up nothing but trees), only tree rows are loaded, and
 // an index whose first row is not a tree is not read past that row: writers keep trees in packs
 // of their own, so such a pack holds none (one written before may: the first miss loads the rest).
+// With `idsOnly` (the writer thread, which reads nothing but trees and asks of the rest only
+// whether they are stored), rows other than trees keep just their 32-byte id: a million small
+// blobs cost 32 MB instead of 88, and has() answers the same.
 import { BlobKind } from '../model/blob-id.js';
 import { SnapError } from '../model/errors.js';
-import { INDEX_ENTRY_BYTES, firstRowKind, readIndexEntry, readIndexRows, type IndexEntry } from './index-file.js';
+import { INDEX_ENTRY_BYTES, KIND_OFFSET, firstRowKind, readIndexEntry, readIndexRows, type IndexEntry } from './index-file.js';
 import type { LocalStore } from './local-store.js';
 
 export interface BlobLocation extends IndexEntry {
@@ -17,9 +20,17 @@ export interface BlobLocation extends IndexEntry {
 
 const ID = 32;
 
+export interface BlobIndexOptions {
+  lazyData?: boolean;
+  treesOnly?: boolean;
+  idsOnly?: boolean;
+}
+
 export class BlobIndex {
   private readonly packIds: string[] = [];
   private readonly tables: Buffer[] = [];
+  /** Bytes per row of each table: INDEX_ENTRY_BYTES, or ID for a table of ids alone. */
+  private readonly strides: number[] = [];
   private readonly firstRow: number[] = [];
   private rows = 0;
   private slots = new Uint32Array(1024); // row + 1; 0 = empty
@@ -27,13 +38,16 @@ export class BlobIndex {
   private dataLoaded = true;
   /** The kinds of row a lazy load took; loadData() adds the others. */
   private loadedKinds: (kind: BlobKind) => boolean = () => true;
+  /** The kinds of row kept whole (with their location); the others keep their id alone. */
+  private locatable: (kind: number) => boolean = () => true;
   /** Packs a lazy load left rows out of: 'some' (of the other kinds) or 'all' (not read). */
   private readonly partial = new Map<string, 'some' | 'all'>();
   private store: LocalStore | null = null;
 
-  static load(store: LocalStore, opts: { lazyData?: boolean; treesOnly?: boolean } = {}): BlobIndex {
+  static load(store: LocalStore, opts: BlobIndexOptions = {}): BlobIndex {
     const index = new BlobIndex();
     index.store = store;
+    if (opts.idsOnly) index.locatable = (kind) => kind === BlobKind.Tree;
     if (opts.treesOnly) index.loadedKinds = (kind) => kind === BlobKind.Tree;
     else if (opts.lazyData) index.loadedKinds = (kind) => kind !== BlobKind.Data;
     index.dataLoaded = !opts.lazyData && !opts.treesOnly;
@@ -51,9 +65,15 @@ export class BlobIndex {
         this.partial.set(packId, 'all');
         continue;
       }
-      const { rows, total } = readIndexRows(store.path(key), key, (kind) => want(kind as BlobKind));
-      if (rows.length !== total * INDEX_ENTRY_BYTES) this.partial.set(packId, 'some');
-      if (rows.length > 0) this.addPack(packId, rows);
+      const { rows, ids, total } = readIndexRows(
+        store.path(key),
+        key,
+        (kind) => want(kind as BlobKind) && this.locatable(kind),
+        (kind) => want(kind as BlobKind) && !this.locatable(kind),
+      );
+      if (rows.length / INDEX_ENTRY_BYTES + ids.length / ID !== total) this.partial.set(packId, 'some');
+      if (rows.length > 0) this.addTable(packId, rows, INDEX_ENTRY_BYTES);
+      if (ids.length > 0) this.addTable(packId, ids, ID);
     }
   }
 
@@ -83,7 +103,7 @@ export class BlobIndex {
 
   private idOf(row: number): Buffer {
     const p = this.packOf(row);
-    const o = (row - this.firstRow[p]!) * INDEX_ENTRY_BYTES;
+    const o = (row - this.firstRow[p]!) * this.strides[p]!;
     return this.tables[p]!.subarray(o, o + ID);
   }
 
@@ -91,7 +111,7 @@ export class BlobIndex {
   private rowHolds(row: number, id: Uint8Array): boolean {
     const p = this.packOf(row);
     const table = this.tables[p]!;
-    const o = (row - this.firstRow[p]!) * INDEX_ENTRY_BYTES;
+    const o = (row - this.firstRow[p]!) * this.strides[p]!;
     for (let i = 4; i < ID; i++) if (table[o + i] !== id[i]) return false;
     for (let i = 0; i < 4; i++) if (table[o + i] !== id[i]) return false;
     return true;
@@ -114,15 +134,38 @@ export class BlobIndex {
     for (const v of old) if (v !== 0) this.slots[this.slotOf(this.idOf(v - 1))] = v;
   }
 
-  /** Makes a pack's rows findable (a duplicate id keeps its first location). */
+  /**
+   * Makes a pack's rows (its index's entry table) findable; a duplicate id keeps its first
+   * location. An `idsOnly` index keeps the id alone of every row it need not locate.
+   */
   addPack(packId: string, table: Buffer): void {
+    const n = table.length / INDEX_ENTRY_BYTES;
+    let whole = 0;
+    for (let i = 0; i < n; i++) if (this.locatable(table[i * INDEX_ENTRY_BYTES + KIND_OFFSET]!)) whole++;
+    if (whole === n) return this.addTable(packId, table, INDEX_ENTRY_BYTES);
+    const rows = Buffer.allocUnsafe(whole * INDEX_ENTRY_BYTES);
+    const ids = Buffer.allocUnsafe((n - whole) * ID);
+    let r = 0;
+    let d = 0;
+    for (let i = 0; i < n; i++) {
+      const o = i * INDEX_ENTRY_BYTES;
+      if (this.locatable(table[o + KIND_OFFSET]!)) r += table.copy(rows, r, o, o + INDEX_ENTRY_BYTES);
+      else d += table.copy(ids, d, o, o + ID);
+    }
+    if (whole > 0) this.addTable(packId, rows, INDEX_ENTRY_BYTES);
+    this.addTable(packId, ids, ID);
+  }
+
+  /** Adds a table of rows `stride` bytes apart, each starting with its blob's id. */
+  private addTable(packId: string, table: Buffer, stride: number): void {
     this.packIds.push(packId);
     this.tables.push(table);
+    this.strides.push(stride);
     this.firstRow.push(this.rows);
-    const n = table.length / INDEX_ENTRY_BYTES;
+    const n = table.length / stride;
     for (let i = 0; i < n; i++) {
       if ((this.count + 1) * 10 > this.slots.length * 7) this.grow();
-      const id = table.subarray(i * INDEX_ENTRY_BYTES, i * INDEX_ENTRY_BYTES + ID);
+      const id = table.subarray(i * stride, i * stride + ID);
       const slot = this.slotOf(id);
       if (this.slots[slot] === 0) {
         this.slots[slot] = this.rows + i + 1;
@@ -149,6 +192,8 @@ export class BlobIndex {
     if (v === 0) throw new SnapError('REPO_CORRUPT', `blob ${Buffer.from(id).toString('hex')} is missing from the repository`);
     const row = v - 1;
     const p = this.packOf(row);
+    // Only the writer thread keeps ids alone, and it locates nothing but trees.
+    if (this.strides[p] !== INDEX_ENTRY_BYTES) throw new Error(`blob ${Buffer.from(id).toString('hex')}: this index keeps only its id, not its location`);
     return { ...readIndexEntry(this.tables[p]!, row - this.firstRow[p]!), packId: this.packIds[p]! };
   }
 }

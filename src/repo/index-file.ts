@@ -8,7 +8,7 @@ import type { Compression } from './record.js';
 const MAGIC = Buffer.from('RPIDX01\n');
 export const INDEX_ENTRY_BYTES = 88;
 /** Where a row holds its blob kind (readIndexEntry). */
-const KIND_OFFSET = 32;
+export const KIND_OFFSET = 32;
 
 export interface IndexEntry {
   id: Buffer;
@@ -123,8 +123,15 @@ export function firstRowKind(file: string, where: string): number | null {
  * `keep` wants (a copy). Loading only tree rows this way never holds a whole index file in memory.
  * Each scan thread loads the tree rows at its start, so the loop creates no object per row: runs
  * of kept rows are copied out of the read block at once.
+ * Rows `keep` refuses but `keepId` wants come back as their 32-byte ids alone, in `ids`: enough
+ * to know a blob is stored (the writer's dedup), at 32 bytes a blob instead of 88.
  */
-export function readIndexRows(file: string, where: string, keep: (kind: number) => boolean): { rows: Buffer; total: number } {
+export function readIndexRows(
+  file: string,
+  where: string,
+  keep: (kind: number) => boolean,
+  keepId: (kind: number) => boolean = () => false,
+): { rows: Buffer; ids: Buffer; total: number } {
   const bad = (why: string): SnapError => new SnapError('REPO_CORRUPT', `damaged index ${where}: ${why}`);
   const fd = fs.openSync(file, 'r');
   try {
@@ -136,6 +143,9 @@ export function readIndexRows(file: string, where: string, keep: (kind: number) 
     hasher.update(head);
     const block = Buffer.alloc(INDEX_ENTRY_BYTES * 1024);
     const kept: Buffer[] = [];
+    const ids: Buffer[] = [];
+    let idRun: Buffer | null = null; // ids are copied into blocks of up to 1024
+    let idCount = 0;
     let pos = 12;
     for (let left = count; left > 0; ) {
       const n = Math.min(left, 1024);
@@ -144,19 +154,28 @@ export function readIndexRows(file: string, where: string, keep: (kind: number) 
       hasher.update(block.subarray(0, len));
       let runStart = -1; // first row of the current run of kept rows
       for (let i = 0; i <= n; i++) {
-        const wanted = i < n && keep(block[i * INDEX_ENTRY_BYTES + KIND_OFFSET]!);
+        const kind = i < n ? block[i * INDEX_ENTRY_BYTES + KIND_OFFSET]! : -1;
+        const wanted = i < n && keep(kind);
+        if (i < n && !wanted && keepId(kind)) {
+          if (!idRun) ids.push((idRun = Buffer.allocUnsafe(n * ID_BYTES)));
+          block.copy(idRun, idCount * ID_BYTES, i * INDEX_ENTRY_BYTES, i * INDEX_ENTRY_BYTES + ID_BYTES);
+          idCount++;
+        }
         if (wanted && runStart < 0) runStart = i;
         if (!wanted && runStart >= 0) {
           kept.push(Buffer.from(block.subarray(runStart * INDEX_ENTRY_BYTES, i * INDEX_ENTRY_BYTES)));
           runStart = -1;
         }
       }
+      if (idRun) ids[ids.length - 1] = idRun.subarray(0, idCount * ID_BYTES);
+      idRun = null;
+      idCount = 0;
       pos += len;
       left -= n;
     }
     const sum = Buffer.alloc(8);
     if (fs.readSync(fd, sum, 0, 8, pos) !== 8 || !hasher.digest().equals(sum)) throw bad('checksum mismatch');
-    return { rows: Buffer.concat(kept), total: count };
+    return { rows: Buffer.concat(kept), ids: Buffer.concat(ids), total: count };
   } finally {
     fs.closeSync(fd);
   }

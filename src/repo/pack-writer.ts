@@ -29,6 +29,12 @@ function classOf(kind: BlobKind): PackClass {
 
 /** 32 MiB: few enough files for a large repository, small enough to repack cheaply. */
 export const PACK_TARGET_BYTES = 32 * 1024 * 1024;
+/**
+ * A pack is also sealed at this many blobs. Small files compress to ~100 bytes each in bundles,
+ * so a 32 MiB pack held ~600k blobs, and the writer kept that pack's index rows and id table in
+ * memory until it was sealed: ~170 MB at the 1M-file first snapshot. 64k rows are a 5.6 MiB index.
+ */
+export const PACK_MAX_BLOBS = 65536;
 
 export interface NewRecord {
   id: Buffer;
@@ -64,6 +70,7 @@ export class PackWriter {
     private readonly targetBytes = PACK_TARGET_BYTES,
     /** Told of each sealed pack and its index bytes (the writer thread makes them readable). */
     private readonly onSeal: (packId: string, index: Buffer) => void = () => undefined,
+    private readonly maxBlobs = PACK_MAX_BLOBS,
   ) {}
 
   /** Whether the blob is stored: in a sealed pack or in one this writer has open. */
@@ -111,7 +118,7 @@ export class PackWriter {
     this.writeAll(pack, rec.payload);
     for (const r of rows) pack.rows.push(r.id, r.kind, rec.compression, offset, RECORD_HEADER_BYTES + rec.payload.length, r.rawLength, r.base);
     this.bytesWritten += header.length + rec.payload.length;
-    if (pack.size >= this.targetBytes) this.sealClass(cls);
+    if (pack.size >= this.targetBytes || pack.rows.count >= this.maxBlobs) this.sealClass(cls);
   }
 
   private startPack(cls: PackClass): OpenPack {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SnapError, errnoCode } from '../model/errors.js';
 import { LocalStore } from './local-store.js';
-import { BlobIndex } from './blob-index.js';
+import { BlobIndex, type BlobIndexOptions } from './blob-index.js';
 import { BlobReader } from './blob-reader.js';
 import { parsePointRecord, type PointRecord } from './point-record.js';
 import type { ChunkerParams } from '../worker/chunker.js';
@@ -132,11 +132,11 @@ export class Repository {
     this.store.put(`points/${point.id}.json`, `${JSON.stringify(point, null, 2)}\n`);
   }
 
-  loadIndex(opts: { lazyData?: boolean; treesOnly?: boolean } = {}): BlobIndex {
+  loadIndex(opts: BlobIndexOptions = {}): BlobIndex {
     return BlobIndex.load(this.store, opts);
   }
 
-  reader(index?: BlobIndex, opts: { lazyData?: boolean; treesOnly?: boolean } = {}): BlobReader {
+  reader(index?: BlobIndex, opts: BlobIndexOptions = {}): BlobReader {
     return new BlobReader(this.store, index ?? this.loadIndex(opts));
   }
 }

@@ -9,6 +9,11 @@ export interface WriterInit {
   minFree?: number;
   /** Write nothing: keep tree blobs in memory for planning, drop the rest. */
   dryRun?: boolean;
+  /**
+   * Content is read through this thread (a restore): every row keeps its location. A snapshot
+   * reads only trees, and the other rows keep their ids alone (BlobIndex idsOnly).
+   */
+  readsContent?: boolean;
 }
 
 export type WriterRequest =

@@ -75,7 +75,7 @@ export async function restorePoint(opts: RestoreOptions): Promise<RestoreResult>
       repo.store.clearStaging();
       await ensureRoom(repo, { root, repoDir, excludes: opts.excludes, dbLocations: opts.dbLocations, note: 'pre-restore', hooks: opts.hooks }, minFree, new Date());
     }
-    const w = new RepoWriter({ repoDir, dryRun: opts.dryRun, minFree });
+    const w = new RepoWriter({ repoDir, dryRun: opts.dryRun, minFree, readsContent: true });
     writer = w;
     const pre = await scanToPoint(repo, w, { root, repoDir, excludes: opts.excludes, dbLocations: opts.dbLocations, note: 'pre-restore', hooks: opts.hooks }, !opts.dryRun);
     const topOf = async (p: PointRecord) => {
