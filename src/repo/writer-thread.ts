@@ -11,6 +11,7 @@ import { indexTable } from './index-file.js';
 import { decompressPayload } from './compression.js';
 import { PackWriter } from './pack-writer.js';
 import { storeBundle } from './store-bundle.js';
+import { dropped } from '../cli/gc-pacer.js';
 import type { WriterInit, WriterReply, WriterRequest } from './writer-protocol.js';
 
 const init = workerData as WriterInit;
@@ -23,7 +24,11 @@ if (!init.dryRun) repo.upgradeFormat(); // this run may write bundle records
 // In a snapshot, rows other than trees keep only their ids (idsOnly): it never reads them, and at
 // a million small blobs whole rows cost ~90 MB of this thread's memory instead of ~32.
 const index = repo.loadIndex({ treesOnly: true, idsOnly: !init.readsContent });
-const packs = new PackWriter(repo.store, index, init.packTargetBytes, (packId, idx) => index.addPack(packId, indexTable(idx, packId)));
+const packs = new PackWriter(repo.store, index, init.packTargetBytes, (packId, idx) => {
+  index.addPack(packId, indexTable(idx, packId));
+  // The pack's row buffer and the encoded index (the index keeps a copy when idsOnly).
+  dropped(2 * idx.length);
+});
 const reader = repo.reader(index);
 /** Dry runs store nothing: tree blobs are kept here (to plan from), data blobs are dropped. */
 const dryTrees = new Map<string, Buffer>();
@@ -81,6 +86,7 @@ async function handle(req: WriterRequest): Promise<void> {
         if (added) blobsAdded++;
       }
       reply({ type: 'put-done', seq: req.seq, bytesAdded: packs.bytesWritten - before, blobsAdded });
+      dropped(data.byteLength); // written to the pack file: garbage now
       return;
     }
     case 'get': {

@@ -15,6 +15,7 @@ import { EMPTY_TREE } from '../repo/empty-tree.js';
 import type { RepoWriter } from '../repo/repo-writer.js';
 import { WORKER_HEAP_LIMITS, workerExecArgv } from '../repo/worker-options.js';
 import { PreviousChunkList } from '../worker/previous-chunks.js';
+import { dropped } from '../cli/gc-pacer.js';
 import { MAX_READ_ATTEMPTS, SEGMENT_BYTES, GROUP_BYTES, GROUP_FILES, GROUP_FILE_MAX, addStats, emptyStats, type DeferredFile, type DirResult, type FileGroupResult, type FileResult, type FileResume, type ScanResult, type ScanTask, type ScanWorkerInit, type TaskStats } from '../worker/protocol.js';
 
 export interface ScanProgress {
@@ -415,6 +416,8 @@ export class Coordinator {
     const id = blobId(raw);
     const { compression, payload } = compress ? await compressPayload(raw) : { compression: Compression.None, payload: raw };
     const data = new Uint8Array(payload);
+    // The tree (made by a scan thread) and a compressed payload are garbage once copied; `data` moves.
+    dropped(raw.length + (compress ? payload.length : 0));
     await this.putBlobs(data, [{ id, kind, compression, rawLength: raw.length, offset: 0, length: data.length }]);
     return id;
   }

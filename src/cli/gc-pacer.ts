@@ -1,0 +1,43 @@
+// Collects a thread's garbage once it has let go of many large buffers.
+//
+// V8 frees a dead Buffer's memory only when it collects the small object that holds it, and it
+// starts a collection for such ("external") memory only after tens of MiB more of it since the
+// last one, more the more live external memory the thread holds. The holders are small, so the
+// heap itself hardly grows: the scan threads carried ~20-35 MiB of dead buffers each, the writer
+// thread (which holds the index) up to ~90 MiB (docs/BENCHMARKS.md). Threads report the bytes of
+// big buffers they have dropped; past GC_PACE_BYTES this asks V8 for a collection (a few ms on
+// these small heaps). The count is reported, not read from V8: its external-memory figure drops
+// only some time after a collection. Needs --expose-gc (src/cli/v8-tuning.ts); without it
+// (tests that start threads directly) this does nothing.
+import vm from 'node:vm';
+import { isMainThread } from 'node:worker_threads';
+
+export const GC_PACE_BYTES = 16 * 1024 * 1024;
+
+type Collect = () => void;
+
+/** undefined until looked up; null when V8 does not expose gc. */
+let collect: Collect | null | undefined;
+let droppedBytes = 0;
+
+function collector(): Collect | null {
+  if (collect !== undefined) return collect;
+  collect = (globalThis as { gc?: Collect }).gc ?? null;
+  // The main thread's context existed before the flag was set: a new context has the function.
+  if (!collect && isMainThread) {
+    try {
+      collect = vm.runInNewContext('gc') as Collect;
+    } catch {
+      collect = null;
+    }
+  }
+  return collect;
+}
+
+/** Reports `bytes` of buffers this thread no longer uses; collects when GC_PACE_BYTES are due. */
+export function dropped(bytes: number): void {
+  droppedBytes += bytes;
+  if (droppedBytes < GC_PACE_BYTES) return;
+  droppedBytes = 0;
+  collector()?.();
+}
