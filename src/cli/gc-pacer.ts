@@ -3,12 +3,15 @@
 // V8 frees a dead Buffer's memory only when it collects the small object that holds it, and it
 // starts a collection for such ("external") memory only after tens of MiB more of it since the
 // last one, more the more live external memory the thread holds. The holders are small, so the
-// heap itself hardly grows: the scan threads carried ~20-35 MiB of dead buffers each, the writer
-// thread (which holds the index) up to ~90 MiB (docs/BENCHMARKS.md). Threads report the bytes of
-// big buffers they have dropped; past GC_PACE_BYTES this asks V8 for a collection (a few ms on
-// these small heaps). The count is reported, not read from V8: its external-memory figure drops
-// only some time after a collection. Needs --expose-gc (src/cli/v8-tuning.ts); without it
-// (tests that start threads directly) this does nothing.
+// heap itself hardly grows: on the 1M-file first snapshot the main thread carried up to 65 MiB
+// of dead buffers (trees), the writer thread (which holds the index) up to ~90 MiB, the scan
+// threads 20-35 MiB each (docs/BENCHMARKS.md). The main and writer threads report the bytes of
+// big buffers they have dropped; past GC_PACE_BYTES this asks V8 for a full collection (their
+// heaps are small: a few ms). The scan threads do not: there a full collection cost ~15 ms, and
+// pacing them made a first snapshot ~20% more CPU for ~20 MiB less peak RSS; young-generation
+// collections were cheap but freed nothing measurable. The count is reported, not read from V8:
+// its external-memory figure drops only some time after a collection. Needs --expose-gc
+// (src/cli/v8-tuning.ts); without it (tests that start threads directly) this does nothing.
 import vm from 'node:vm';
 import { isMainThread } from 'node:worker_threads';
 

@@ -5,7 +5,6 @@ import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { errnoCode } from '../model/errors.js';
 import { WorkerContext } from './worker-context.js';
-import { dropped } from '../cli/gc-pacer.js';
 import { scanDirBatch } from './scan-batch.js';
 import { scanFileSegment } from './scan-file.js';
 import { scanFileGroup } from './scan-file-group.js';
@@ -31,11 +30,7 @@ function moved(result: ScanResult): ScanResult {
 export default async function run(task: ScanTask): Promise<ScanResult> {
   ctx ??= new WorkerContext(workerData as ScanWorkerInit);
   try {
-    const result = task.kind === 'dir' ? await scanDirBatch(ctx, task) : task.kind === 'files' ? await scanFileGroup(ctx, task) : await scanFileSegment(ctx, task);
-    // Garbage now (the result itself is moved): what the task read, the bundles it joined small
-    // files into (about as much again) and the compressed copies.
-    if (result.ok) dropped(2 * result.stats.bytesRead + result.data.byteLength);
-    return moved(result);
+    return moved(task.kind === 'dir' ? await scanDirBatch(ctx, task) : task.kind === 'files' ? await scanFileGroup(ctx, task) : await scanFileSegment(ctx, task));
   } catch (err) {
     return {
       ok: false,
