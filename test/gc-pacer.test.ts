@@ -8,32 +8,44 @@ import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('../src/cli/', import.meta.url));
 
-/** Drops 64 buffers of 1 MiB in a worker thread; returns the most MiB of buffers held at once. */
-function peakMiB(paced: boolean): number {
+/**
+ * Drops 64 buffers of 1 MiB in a worker thread. Returns the full collections counted and the most
+ * MiB of buffers held at once (measured after a pause per buffer: V8 frees the memory of a
+ * collection's dead buffers on a background thread).
+ */
+function run(paced: boolean): { fullCollections: number; peakMiB: number } {
   const script = `
     import '${dist}v8-tuning.js';
     import { Worker } from 'node:worker_threads';
     const w = new Worker(\`
       import { parentPort } from 'node:worker_threads';
+      import { PerformanceObserver, constants } from 'node:perf_hooks';
       import { dropped } from '${dist}gc-pacer.js';
+      let full = 0;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) full++;
+      }).observe({ entryTypes: ['gc'] });
       let peak = 0;
       for (let i = 0; i < 64; i++) {
         const b = Buffer.alloc(1 << 20);
         b[7] = i;
+        await new Promise((r) => setTimeout(r, 2));
         peak = Math.max(peak, process.memoryUsage().arrayBuffers);
         if (${paced}) dropped(b.length);
       }
-      parentPort.postMessage(peak);
+      await new Promise((r) => setTimeout(r, 20));
+      parentPort.postMessage({ fullCollections: full, peakMiB: peak / (1 << 20) });
     \`, { eval: true, type: 'module' });
-    w.on('message', (bytes) => { console.log(bytes); w.terminate(); });
+    w.on('message', (m) => { console.log(JSON.stringify(m)); w.terminate(); });
   `;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
-  return Number(out.trim()) / (1 << 20);
+  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim()) as { fullCollections: number; peakMiB: number };
 }
 
-test('a thread that reports what it dropped holds at most ~16 MiB of dead buffers; one that does not, twice that', () => {
-  const unpaced = peakMiB(false);
-  const paced = peakMiB(true);
-  assert.ok(unpaced >= 28, `without the pacer dead buffers pile up: ${unpaced.toFixed(1)} MiB`);
-  assert.ok(paced <= 20, `with it they are collected every 16 MiB: ${paced.toFixed(1)} MiB`);
+test('a thread that reports what it dropped is collected every 16 MiB and holds about that much; one that does not, more', () => {
+  const unpaced = run(false);
+  const paced = run(true);
+  assert.ok(paced.fullCollections >= 4, `64 MiB dropped: a full collection every 16 MiB (${JSON.stringify(paced)})`);
+  assert.ok(unpaced.fullCollections < paced.fullCollections, `without reports V8 collects less often (${JSON.stringify(unpaced)})`);
+  assert.ok(paced.peakMiB <= 24, `dead buffers held at once stay near the pace (${JSON.stringify(paced)})`);
+  assert.ok(unpaced.peakMiB > paced.peakMiB, `and pile up further without it (${JSON.stringify(unpaced)})`);
 });
