@@ -97,6 +97,37 @@ test('a task bundles its small data blobs; large, tree and reused blobs stay rec
   assert.equal(memberRows.length, small.length, 'one row per member, pointing at its bundle');
 });
 
+test('a sink frees its task\'s buffers once the result is built, and only those that nothing else shares', async (t) => {
+  const dir = makeTmpDir('rp-sink-free-', t);
+  const repo = Repository.open(path.join(dir, 'repo'), { create: true });
+  const sink = new BlobSink();
+  /** A read buffer as readChunks makes one (its own ArrayBuffer), handed to the sink. */
+  const read = (content: Buffer): Buffer => {
+    const buf = Buffer.allocUnsafeSlow(content.length);
+    content.copy(buf);
+    sink.own(buf);
+    return buf;
+  };
+  const smallFiles = [text(1, 9000), text(2, 12000), text(3, 7000)].map(read); // bundled together
+  const largeFile = read(text(4, BUNDLE_MEMBER_MAX + 5000)); // a record of its own
+  const chunked = read(text(5, 40000)); // two pieces of one read buffer, both bundled
+  const poolSlice = Buffer.from('a small file read into a slice of the shared pool');
+  const notOwned = Buffer.from(text(6, 20000)); // a whole buffer the sink was not given
+  const contents = [...smallFiles, largeFile, chunked.subarray(0, 15000), chunked.subarray(15000), poolSlice, notOwned].map((b) => Buffer.from(b));
+  for (const b of [...smallFiles, largeFile, chunked.subarray(0, 15000), chunked.subarray(15000), poolSlice, notOwned]) sink.add(b);
+  const out = await sink.finish();
+
+  for (const b of [...smallFiles, largeFile, chunked]) assert.equal(b.byteLength, 0, 'a buffer the task owned is released');
+  assert.ok(poolSlice.equals(contents[6]!), 'a slice of the shared pool is left alone');
+  assert.ok(notOwned.equals(contents[7]!), 'a buffer the sink was not given whole is left alone');
+  // What was released had been copied into the result: everything reads back exactly.
+  const packs = new PackWriter(repo.store, new IdTable());
+  await store(packs, out);
+  packs.seal();
+  const reader = Repository.open(repo.dir, { create: false }).reader();
+  for (const raw of contents) assert.deepEqual(await reader.read(blobId(raw)), raw);
+});
+
 test('the writer drops a bundle stored already, rebuilds a mostly stored one, keeps a mostly new one as it came', async (t) => {
   const dir = makeTmpDir('rp-bundle-dedup-', t);
   const repo = Repository.open(path.join(dir, 'repo'), { create: true });

@@ -28,6 +28,19 @@ export class BlobSink {
   private bundle: { members: BundleMember[]; raws: Buffer[]; bytes: number } = { members: [], raws: [], bytes: 0 };
   /** Blobs added that a file's previous version had (sent raw, not compressed). */
   reused = 0;
+  /**
+   * Buffers that die with the task, released (detached) by finish(), see release(): read buffers
+   * handed over with own(), and what the sink made itself (bundles, compressed copies). Nothing
+   * else is released: a buffer the caller did not hand over may still be the caller's.
+   */
+  private readonly spent = new Set<Buffer>();
+  private readonly owned = new Set<ArrayBufferLike>();
+
+  /** Hands over a read buffer whose pieces are given to add(): released by finish(). */
+  own(buf: Buffer): void {
+    this.spent.add(buf);
+    this.owned.add(buf.buffer);
+  }
 
   /** Hashes `raw` and queues it; returns its id. Duplicates within the task are stored once. */
   add(raw: Buffer, kind: BlobKind = BlobKind.Data, previous?: PreviousChunks): Buffer {
@@ -53,7 +66,10 @@ export class BlobSink {
   }
 
   private queue(p: Omit<Pending, 'packed'>, raw: Buffer): void {
-    const packed = compressPayload(raw);
+    const packed = compressPayload(raw).then((r) => {
+      if (r.payload !== raw) this.spent.add(r.payload); // a compressed copy: the sink's own
+      return r;
+    });
     packed.catch(() => undefined); // awaited in finish(); never an unhandled rejection meanwhile
     this.pending.push({ ...p, packed });
   }
@@ -65,7 +81,11 @@ export class BlobSink {
     if (members.length === 0) return;
     if (members.length === 1) return this.queue(members[0]!, raws[0]!);
     const table = encodeBundleTable(members);
-    this.queue({ id: bundleId(table), kind: BlobKind.Bundle, rawLength: bytes, table }, Buffer.concat(raws, bytes));
+    const raw = Buffer.concat(raws, bytes);
+    this.spent.add(raw);
+    // The members are copied: a member that is a whole read buffer (a small file) goes now.
+    for (const r of raws) if (this.owned.has(r.buffer)) release(r);
+    this.queue({ id: bundleId(table), kind: BlobKind.Bundle, rawLength: bytes, table }, raw);
   }
 
   /** Waits for the compressions; one standalone buffer (never a view of Node's shared pool). */
@@ -89,6 +109,28 @@ export class BlobSink {
       o += payload.length;
       blobs.push({ id: p.id, kind: p.kind, compression, rawLength: p.rawLength, offset: start, length: o - start });
     });
+    for (const buf of this.spent) release(buf);
+    this.spent.clear();
+    this.owned.clear();
     return { data, blobs };
+  }
+}
+
+/**
+ * Frees a buffer's memory at the next young-generation collection. V8 frees a Buffer's memory
+ * only with its holder object; a task's buffers live through its compressions, so their holders
+ * were often promoted and waited for a full collection: 20-35 MiB of dead buffers per scan thread
+ * (docs/BENCHMARKS.md), and a full collection there costs ~15 ms. Moving the memory to a fresh
+ * ArrayBuffer that is dropped at once (transfer, no copy) leaves the old holder empty and the new
+ * one young. Only buffers that own their whole ArrayBuffer are moved (never a slice of Node's
+ * shared pool, which other Buffers use); one that cannot be transferred is left to V8.
+ */
+function release(buf: Buffer): void {
+  const ab = buf.buffer;
+  if (buf.byteOffset !== 0 || buf.byteLength !== ab.byteLength || !(ab instanceof ArrayBuffer) || ab.byteLength === 0) return;
+  try {
+    structuredClone(ab, { transfer: [ab] });
+  } catch {
+    // not transferable (an external buffer): V8 frees it with its holder
   }
 }
