@@ -11,7 +11,7 @@
 // blobs cost 32 MB instead of 88, and has() answers the same.
 import { BlobKind } from '../model/blob-id.js';
 import { SnapError } from '../model/errors.js';
-import { INDEX_ENTRY_BYTES, KIND_OFFSET, firstRowKind, readIndexEntry, readIndexRows, type IndexEntry } from './index-file.js';
+import { INDEX_ENTRY_BYTES, firstRowKind, readIndexEntry, readIndexRows, splitRows, type IndexEntry } from './index-file.js';
 import type { LocalStore } from './local-store.js';
 
 export interface BlobLocation extends IndexEntry {
@@ -40,6 +40,7 @@ export class BlobIndex {
   private loadedKinds: (kind: BlobKind) => boolean = () => true;
   /** The kinds of row kept whole (with their location); the others keep their id alone. */
   private locatable: (kind: number) => boolean = () => true;
+  private idsOnly = false;
   /** Packs a lazy load left rows out of: 'some' (of the other kinds) or 'all' (not read). */
   private readonly partial = new Map<string, 'some' | 'all'>();
   private store: LocalStore | null = null;
@@ -47,7 +48,10 @@ export class BlobIndex {
   static load(store: LocalStore, opts: BlobIndexOptions = {}): BlobIndex {
     const index = new BlobIndex();
     index.store = store;
-    if (opts.idsOnly) index.locatable = (kind) => kind === BlobKind.Tree;
+    if (opts.idsOnly) {
+      index.idsOnly = true;
+      index.locatable = (kind) => kind === BlobKind.Tree;
+    }
     if (opts.treesOnly) index.loadedKinds = (kind) => kind === BlobKind.Tree;
     else if (opts.lazyData) index.loadedKinds = (kind) => kind !== BlobKind.Data;
     index.dataLoaded = !opts.lazyData && !opts.treesOnly;
@@ -139,21 +143,10 @@ export class BlobIndex {
    * location. An `idsOnly` index keeps the id alone of every row it need not locate.
    */
   addPack(packId: string, table: Buffer): void {
-    const n = table.length / INDEX_ENTRY_BYTES;
-    let whole = 0;
-    for (let i = 0; i < n; i++) if (this.locatable(table[i * INDEX_ENTRY_BYTES + KIND_OFFSET]!)) whole++;
-    if (whole === n) return this.addTable(packId, table, INDEX_ENTRY_BYTES);
-    const rows = Buffer.allocUnsafe(whole * INDEX_ENTRY_BYTES);
-    const ids = Buffer.allocUnsafe((n - whole) * ID);
-    let r = 0;
-    let d = 0;
-    for (let i = 0; i < n; i++) {
-      const o = i * INDEX_ENTRY_BYTES;
-      if (this.locatable(table[o + KIND_OFFSET]!)) r += table.copy(rows, r, o, o + INDEX_ENTRY_BYTES);
-      else d += table.copy(ids, d, o, o + ID);
-    }
-    if (whole > 0) this.addTable(packId, rows, INDEX_ENTRY_BYTES);
-    this.addTable(packId, ids, ID);
+    if (!this.idsOnly) return this.addTable(packId, table, INDEX_ENTRY_BYTES);
+    const { rows, ids } = splitRows(table, this.locatable, (kind) => !this.locatable(kind));
+    if (rows.length > 0) this.addTable(packId, rows, INDEX_ENTRY_BYTES);
+    if (ids.length > 0) this.addTable(packId, ids, ID);
   }
 
   /** Adds a table of rows `stride` bytes apart, each starting with its blob's id. */

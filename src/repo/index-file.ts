@@ -8,7 +8,7 @@ import type { Compression } from './record.js';
 const MAGIC = Buffer.from('RPIDX01\n');
 export const INDEX_ENTRY_BYTES = 88;
 /** Where a row holds its blob kind (readIndexEntry). */
-export const KIND_OFFSET = 32;
+const KIND_OFFSET = 32;
 
 export interface IndexEntry {
   id: Buffer;
@@ -119,6 +119,29 @@ export function firstRowKind(file: string, where: string): number | null {
 }
 
 /**
+ * Splits a table of index rows by kind: the rows `keep` wants, whole (runs copied at once), and
+ * the 32-byte ids of the rows it refuses but `keepId` wants. Both are copies.
+ */
+export function splitRows(table: Buffer, keep: (kind: number) => boolean, keepId: (kind: number) => boolean): { rows: Buffer; ids: Buffer } {
+  const n = table.length / INDEX_ENTRY_BYTES;
+  const kept: Buffer[] = [];
+  const ids = Buffer.allocUnsafe(n * ID_BYTES);
+  let idBytes = 0;
+  let runStart = -1; // first row of the current run of kept rows
+  for (let i = 0; i <= n; i++) {
+    const kind = i < n ? table[i * INDEX_ENTRY_BYTES + KIND_OFFSET]! : -1;
+    const wanted = i < n && keep(kind);
+    if (i < n && !wanted && keepId(kind)) idBytes += table.copy(ids, idBytes, i * INDEX_ENTRY_BYTES, i * INDEX_ENTRY_BYTES + ID_BYTES);
+    if (wanted && runStart < 0) runStart = i;
+    if (!wanted && runStart >= 0) {
+      kept.push(table.subarray(runStart * INDEX_ENTRY_BYTES, i * INDEX_ENTRY_BYTES));
+      runStart = -1;
+    }
+  }
+  return { rows: Buffer.concat(kept), ids: idBytes === ids.length ? ids : Buffer.from(ids.subarray(0, idBytes)) };
+}
+
+/**
  * Reads an index file in small pieces, verifying its checksum, and keeps only the rows whose kind
  * `keep` wants (a copy). Loading only tree rows this way never holds a whole index file in memory.
  * Each scan thread loads the tree rows at its start, so the loop creates no object per row: runs
@@ -144,32 +167,15 @@ export function readIndexRows(
     const block = Buffer.alloc(INDEX_ENTRY_BYTES * 1024);
     const kept: Buffer[] = [];
     const ids: Buffer[] = [];
-    let idRun: Buffer | null = null; // ids are copied into blocks of up to 1024
-    let idCount = 0;
     let pos = 12;
     for (let left = count; left > 0; ) {
       const n = Math.min(left, 1024);
       const len = n * INDEX_ENTRY_BYTES;
       if (fs.readSync(fd, block, 0, len, pos) !== len) throw bad('truncated');
       hasher.update(block.subarray(0, len));
-      let runStart = -1; // first row of the current run of kept rows
-      for (let i = 0; i <= n; i++) {
-        const kind = i < n ? block[i * INDEX_ENTRY_BYTES + KIND_OFFSET]! : -1;
-        const wanted = i < n && keep(kind);
-        if (i < n && !wanted && keepId(kind)) {
-          if (!idRun) ids.push((idRun = Buffer.allocUnsafe(n * ID_BYTES)));
-          block.copy(idRun, idCount * ID_BYTES, i * INDEX_ENTRY_BYTES, i * INDEX_ENTRY_BYTES + ID_BYTES);
-          idCount++;
-        }
-        if (wanted && runStart < 0) runStart = i;
-        if (!wanted && runStart >= 0) {
-          kept.push(Buffer.from(block.subarray(runStart * INDEX_ENTRY_BYTES, i * INDEX_ENTRY_BYTES)));
-          runStart = -1;
-        }
-      }
-      if (idRun) ids[ids.length - 1] = idRun.subarray(0, idCount * ID_BYTES);
-      idRun = null;
-      idCount = 0;
+      const part = splitRows(block.subarray(0, len), keep, keepId);
+      if (part.rows.length > 0) kept.push(part.rows);
+      if (part.ids.length > 0) ids.push(part.ids);
       pos += len;
       left -= n;
     }

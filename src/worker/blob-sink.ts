@@ -38,6 +38,7 @@ export class BlobSink {
 
   /** Hands over a read buffer whose pieces are given to add(): released by finish(). */
   own(buf: Buffer): void {
+    if (buf.byteLength !== buf.buffer.byteLength) return; // a slice of the shared pool: never released
     this.spent.add(buf);
     this.owned.add(buf.buffer);
   }
