@@ -122,3 +122,67 @@ test('small files a batch\'s budget left over are read by a group task; one that
     if (!victims.slice(6).includes(name(i))) assert.ok(fs.readFileSync(path.join(out, name(i))).equals(fs.readFileSync(path.join(root, name(i)))), name(i));
   }
 });
+
+test('directories a full batch left over are scanned in groups; those that vanish or turn into files meanwhile are recorded empty and reported, the rest stored exactly', async (t) => {
+  const dir = makeTmpDir('rp-race-dirgroup-', t);
+  const root = path.join(dir, 'root');
+  fs.mkdirSync(root);
+  // Two 4 MiB files use up the first batch's read budget in ROOT itself, so that batch stops after
+  // listing ROOT and d00-d39 come back to the coordinator, which groups them (DirTask).
+  for (const f of ['f0', 'f1']) fs.writeFileSync(path.join(root, f), randomBytes(4 * 1024 * 1024));
+  const d = (i: number): string => `d${String(i).padStart(2, '0')}`;
+  for (let i = 0; i < 40; i++) {
+    fs.mkdirSync(path.join(root, d(i), 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(root, d(i), 'data'), `data-${i}`);
+    fs.symlinkSync(`deeper-${i}`, path.join(root, d(i), 'sub', 'link'));
+  }
+  // When the first of them is read (its group task pauses there), a third of those not read yet
+  // are removed and a third replaced by a file.
+  const removed: string[] = [];
+  const replaced: string[] = [];
+  const run = await snapshotWatching(root, path.join(dir, 'repo'), (reads) => {
+    if (removed.length > 0 || !reads.some((r) => /^\/d\d\d\//.test(r))) return;
+    for (let i = 0; i < 40; i++) {
+      if (reads.includes(`/${d(i)}/data`)) continue;
+      if (i % 3 === 2) continue;
+      fs.rmSync(path.join(root, d(i)), { recursive: true });
+      if (i % 3 === 0) removed.push(d(i));
+      else {
+        fs.writeFileSync(path.join(root, d(i)), 'now a file');
+        replaced.push(d(i));
+      }
+    }
+  });
+  const victims = [...removed, ...replaced];
+  assert.ok(removed.length >= 10 && replaced.length >= 10, `${removed.length} removed, ${replaced.length} replaced`);
+  const out = path.join(dir, 'out');
+  fs.mkdirSync(out);
+  assert.equal(restoreInto(path.join(dir, 'repo'), 1, out).status, 0);
+  const storedAsWas = (i: number): boolean => fs.readFileSync(path.join(out, d(i), 'data'), 'utf8') === `data-${i}` && fs.readlinkSync(path.join(out, d(i), 'sub', 'link')) === `deeper-${i}`;
+  // A victim whose scan had begun (the first directory of another group task, up to one per task
+  // in flight) is stored with what was read of it before it went (a vanished entry is left out
+  // silently: the next run sees it); every other one is reported and recorded empty.
+  const partOfWhatWas = (i: number): boolean => {
+    const at = path.join(out, d(i));
+    const data = path.join(at, 'data');
+    const link = path.join(at, 'sub', 'link');
+    return (!fs.existsSync(data) || fs.readFileSync(data, 'utf8') === `data-${i}`) && (!fs.existsSync(link) || fs.readlinkSync(link) === `deeper-${i}`);
+  };
+  let reported = 0;
+  for (let i = 0; i < 40; i++) {
+    const name = d(i);
+    if (!victims.includes(name)) {
+      assert.ok(storedAsWas(i), name);
+      continue;
+    }
+    if (run.json.warnings.some((w) => w.includes(`/${name}`) && w.includes('directory vanished'))) {
+      reported++;
+      assert.deepEqual(fs.readdirSync(path.join(out, name)), [], `${name} recorded empty`);
+    } else {
+      assert.ok(partOfWhatWas(i), `${name}: neither reported nor stored with what was read of it`);
+    }
+  }
+  assert.ok(reported >= victims.length - 5, `${reported} of ${victims.length} reported`);
+  assert.equal(run.json.warnings.length, reported, JSON.stringify(run.json.warnings));
+  for (const f of ['f0', 'f1']) assert.ok(fs.readFileSync(path.join(out, f)).equals(fs.readFileSync(path.join(root, f))));
+});

@@ -6,6 +6,7 @@ import type { BlobIndex, BlobLocation } from './blob-index.js';
 import { bundleRaw, memberBytes, parseBundle, type ParsedBundle } from './bundle.js';
 import { decompressPayload } from './compression.js';
 import type { LocalStore } from './local-store.js';
+import type { OpenFiles } from './open-files.js';
 import { Compression, decodeRecord, type RecordHeader } from './record.js';
 
 /** Bundles kept decompressed (about 1 MiB each). */
@@ -75,8 +76,8 @@ export class BlobReader {
    * id, each failing alone: if the joint call fails or decodes to another total length, each blob
    * is decompressed alone, so an error names its own blob.
    */
-  readMany(ids: Buffer[]): Promise<Buffer>[] {
-    const found = this.records(ids);
+  readMany(ids: Buffer[], open?: OpenFiles): Promise<Buffer>[] {
+    const found = this.records(ids, open);
     const zstd = found.filter((f): f is Found => 'record' in f && f.record.header.kind !== BlobKind.Bundle && f.record.header.compression === Compression.Zstd);
     const cuts = new Map<Found, [number, number]>();
     let total = 0;
@@ -97,8 +98,11 @@ export class BlobReader {
     });
   }
 
-  /** The records of `ids`, read with one open per pack (LocalStore.getRanges); each fails alone. */
-  private records(ids: Buffer[]): (Found | { id: Buffer; err: unknown })[] {
+  /**
+   * The records of `ids`, read with one open per pack (LocalStore.getRanges; none with `open`, for
+   * packs it already holds); each fails alone.
+   */
+  private records(ids: Buffer[], open?: OpenFiles): (Found | { id: Buffer; err: unknown })[] {
     const out: (Found | { id: Buffer; err: unknown })[] = new Array(ids.length);
     const byPack = new Map<string, { i: number; loc: BlobLocation }[]>();
     ids.forEach((id, i) => {
@@ -115,7 +119,7 @@ export class BlobReader {
     for (const [key, list] of byPack) {
       let bytes: Buffer[];
       try {
-        bytes = this.store.getRanges(key, list.map(({ loc }) => ({ offset: loc.offset, length: loc.recordLength })));
+        bytes = this.store.getRanges(key, list.map(({ loc }) => ({ offset: loc.offset, length: loc.recordLength })), open);
       } catch (err) {
         for (const { i } of list) out[i] = { id: ids[i]!, err };
         continue;

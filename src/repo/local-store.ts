@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { atomicWrite, commitTempFile, tempName } from './atomic-write.js';
+import type { OpenFiles } from './open-files.js';
 
 /** getRanges reads across gaps up to this size rather than issue another read. */
 const RANGE_GAP = 64 * 1024;
@@ -70,11 +71,13 @@ export class LocalStore {
    * Several ranges of one object, opened once; ranges at most RANGE_GAP apart are read with one
    * pread (a scan batch's trees lie side by side in a tree pack: one open and read instead of one
    * each). The buffers come back in the order asked; a range past the end comes back short.
+   * With `open`, the object's descriptor is taken from (and left in) that cache: only for objects
+   * that never change (sealed packs).
    */
-  getRanges(key: string, ranges: readonly { offset: number; length: number }[]): Buffer[] {
+  getRanges(key: string, ranges: readonly { offset: number; length: number }[], open?: OpenFiles): Buffer[] {
     const out = new Array<Buffer>(ranges.length);
     const order = ranges.map((_, i) => i).sort((a, b) => ranges[a]!.offset - ranges[b]!.offset);
-    const fd = fs.openSync(this.path(key), 'r');
+    const fd = open ? open.fd(this.path(key)) : fs.openSync(this.path(key), 'r');
     try {
       for (let i = 0; i < order.length; ) {
         const start = ranges[order[i]!]!.offset;
@@ -94,7 +97,7 @@ export class LocalStore {
       }
       return out;
     } finally {
-      fs.closeSync(fd);
+      if (!open) fs.closeSync(fd);
     }
   }
 

@@ -16,7 +16,7 @@ import type { RepoWriter } from '../repo/repo-writer.js';
 import { WORKER_HEAP_LIMITS, workerExecArgv } from '../repo/worker-options.js';
 import { PreviousChunkList } from '../worker/previous-chunks.js';
 import { dropped } from '../cli/gc-pacer.js';
-import { MAX_READ_ATTEMPTS, SEGMENT_BYTES, GROUP_BYTES, GROUP_FILES, GROUP_FILE_MAX, addStats, emptyStats, type DeferredFile, type DirResult, type FileGroupResult, type FileResult, type FileResume, type ScanResult, type ScanTask, type ScanWorkerInit, type TaskStats } from '../worker/protocol.js';
+import { MAX_READ_ATTEMPTS, ROOT_FAILED, SEGMENT_BYTES, GROUP_BYTES, GROUP_FILES, GROUP_FILE_MAX, addStats, emptyStats, type DeferredFile, type DirResult, type FileGroupResult, type FileResult, type FileResume, type ScanResult, type ScanTask, type ScanWorkerInit, type TaskStats } from '../worker/protocol.js';
 
 export interface ScanProgress {
   files: number;
@@ -69,6 +69,14 @@ const TASKS_PER_THREAD = 2;
 
 /** Trees from this size (raw bytes) up are compressed; smaller ones are stored raw (putTree). */
 export const TREE_COMPRESS_MIN = 4096;
+
+/**
+ * Directories one task starts from, at most (see DirTask): a no-change snapshot of the bench tree
+ * went from ~1,600 directory tasks to ~120 (docs/BENCHMARKS.md).
+ */
+const DIR_GROUP_MAX = 32;
+/** ...and the directories a batch left over go out as at least this many tasks (when there are as many). */
+const DIR_SPLIT = 4;
 
 /** Bytes handed to the writer and not yet acknowledged before the walk pauses. */
 const WRITER_BACKLOG_BYTES = 32 * 1024 * 1024;
@@ -123,6 +131,18 @@ function fileJob(node: DirNode, f: DeferredFile): FileJob {
   return { node, name: Buffer.from(f.name), entry: null, chunks: [], attempt: 0, changed: false, prev: previousList(f.prevChunks) };
 }
 
+/**
+ * How `count` directories a batch left over are cut into tasks, as [start, end) in order: several
+ * to a task (at most DIR_GROUP_MAX), but at least DIR_SPLIT tasks when there are that many, so they
+ * still spread over the threads.
+ */
+export function dirGroups(count: number): [number, number][] {
+  const size = Math.min(DIR_GROUP_MAX, Math.ceil(count / DIR_SPLIT));
+  const groups: [number, number][] = [];
+  for (let start = 0; start < count; start += size) groups.push([start, Math.min(count, start + size)]);
+  return groups;
+}
+
 export class Coordinator {
   private readonly pool: Piscina;
   private readonly stack: (() => Promise<void>)[] = [];
@@ -174,7 +194,8 @@ export class Coordinator {
     // takes requests in order), but the walk does not wait for the writer thread to be up.
     this.putTree(EMPTY_TREE).catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))));
     const root: DirNode = { relPath: Buffer.alloc(0), parent: null, name: Buffer.alloc(0), tree: null, waiting: 0, hasDeferred: false, files: new Map(), prevSubtree: null, offsetInParent: -1 };
-    this.pushDir(root, prevRootTree);
+    root.prevSubtree = prevRootTree;
+    this.pushDirTask([root]);
     this.pump();
     await done;
     await this.close();
@@ -244,30 +265,44 @@ export class Coordinator {
     });
   }
 
-  private pushDir(node: DirNode, prevSubtree: Buffer | null): void {
-    node.prevSubtree = prevSubtree;
+  /** Queues directory tasks for `nodes`, grouped by dirGroups. */
+  private pushDirs(nodes: DirNode[]): void {
+    // Pushed last group first, so that the stack runs them in order.
+    const groups = dirGroups(nodes.length);
+    for (let i = groups.length - 1; i >= 0; i--) this.pushDirTask(nodes.slice(groups[i]![0], groups[i]![1]));
+  }
+
+  private pushDirTask(nodes: DirNode[]): void {
     this.push(async () => {
-      const res = await this.runTask({ kind: 'dir', relPath: node.relPath, prevTreeId: prevSubtree });
+      const res = await this.runTask({ kind: 'dir', dirs: nodes.map((n) => ({ relPath: n.relPath, prevTreeId: n.prevSubtree })) });
       if (!res.ok) {
-        if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes(res.code)) {
+        // Only a task of one directory fails for its directory (see ROOT_FAILED).
+        if (nodes.length === 1 && ['ENOENT', 'ENOTDIR', 'ELOOP'].includes(res.code)) {
           this.hooks.warning(`directory vanished during the snapshot, recorded empty: ${res.path}`);
-          node.tree = EMPTY_TREE;
-          return this.complete(node);
+          nodes[0]!.tree = EMPTY_TREE;
+          return this.complete(nodes[0]!);
         }
         throw new SnapError('IO', `cannot read ${res.path}: ${res.message}`, { path: res.path });
       }
-      await this.onDir(node, res as DirResult);
+      await this.onDir(nodes, res as DirResult);
     });
   }
 
   /**
-   * A batch: parts[0] is `node`'s directory, every other part a subdirectory scanned in the same
-   * task (its parent's part comes first). Subdirectories the batch left out become tasks.
+   * A batch: roots[k] is the part of the task's k-th directory, every other part a subdirectory
+   * scanned in the same task (its parent's part comes first). Subdirectories the batch left out,
+   * and task directories it did not reach, go out again as tasks; one that failed goes alone.
    */
-  private async onDir(node: DirNode, res: DirResult): Promise<void> {
+  private async onDir(roots: DirNode[], res: DirResult): Promise<void> {
     this.account(res.stats);
     for (const w of res.warnings) this.hooks.warning(w);
-    const nodes: DirNode[] = [node];
+    const nodes: DirNode[] = [];
+    const unscanned: DirNode[] = [];
+    res.roots.forEach((p, k) => {
+      if (p >= 0) nodes[p] = roots[k]!;
+      else if (p === ROOT_FAILED) this.pushDirTask([roots[k]!]);
+      else unscanned.push(roots[k]!);
+    });
     const leaves: DirNode[] = [];
     res.parts.forEach((part, k) => {
       const n = nodes[k]!;
@@ -284,14 +319,14 @@ export class Coordinator {
         if (g.length === 1 && g[0]!.size > GROUP_FILE_MAX) this.pushFile(fileJob(n, g[0]!), null);
         else this.pushFileGroup(n, g);
       }
-      for (let i = part.subdirs.length - 1; i >= 0; i--) {
-        const s = part.subdirs[i]!;
+      part.subdirs.forEach((s) => {
         const name = Buffer.from(s.name);
         const child: DirNode = { relPath: Buffer.concat([n.relPath, Buffer.from('/'), name]), parent: n, name, tree: null, waiting: 0, hasDeferred: false, files: new Map(), prevSubtree: s.prevSubtree ? Buffer.from(s.prevSubtree) : null, offsetInParent: s.offset };
         if (s.part >= 0) nodes[s.part] = child;
-        else this.pushDir(child, child.prevSubtree);
-      }
+        else unscanned.push(child);
+      });
     });
+    this.pushDirs(unscanned);
     await this.putBlobs(res.data, res.blobs);
     // Deepest first: completing a leaf may complete its parents in this batch too.
     for (let i = leaves.length - 1; i >= 0; i--) await this.complete(leaves[i]!);

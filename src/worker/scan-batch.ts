@@ -1,10 +1,12 @@
-// The directory task: scans its directory, then goes on depth first into the subdirectories while
-// the batch is small, so the pool sees one round trip per batch of directories instead of one per
+// The directory task: scans its directories, each depth first into its subdirectories while the
+// batch is small, so the pool sees one round trip per batch of directories instead of one per
 // directory (a server has hundreds of thousands of small directories). What the batch leaves out is
-// handed back as unscanned subdirectories, which the coordinator schedules as tasks of their own.
+// handed back as unscanned subdirectories (and task directories not reached), which the coordinator
+// schedules as tasks again.
 import { BlobSink } from './blob-sink.js';
 import { scanDir, type ReadBudget, type ScannedDir } from './scan-dir.js';
-import { addStats, emptyStats, type DirPart, type DirResult, type DirTask } from './protocol.js';
+import { OpenFiles } from '../repo/open-files.js';
+import { addStats, emptyStats, ROOT_FAILED, ROOT_NOT_REACHED, type DirPart, type DirResult, type DirTask } from './protocol.js';
 import type { WorkerContext } from './worker-context.js';
 
 /** A batch stops descending once it has listed this many entries... */
@@ -18,7 +20,7 @@ const NOT_READ: Promise<Buffer | null> = Promise.resolve(null);
 interface Pending {
   relPath: Buffer;
   prevTreeId: Uint8Array | null;
-  /** The parent's part and the index of this directory in its subdirs. */
+  /** The parent's part and the index of this directory in its subdirs; -1 and the index in task.dirs for a task directory. */
   parent: number;
   sub: number;
   /**
@@ -29,11 +31,21 @@ interface Pending {
 }
 
 export async function scanDirBatch(ctx: WorkerContext, task: DirTask): Promise<DirResult> {
+  const open = new OpenFiles(); // tree packs, held until the batch ends
+  try {
+    return await scanDirs(ctx, task, open);
+  } finally {
+    open.close();
+  }
+}
+
+async function scanDirs(ctx: WorkerContext, task: DirTask, open: OpenFiles): Promise<DirResult> {
   const sink = new BlobSink();
   const budget: ReadBudget = { bytes: BATCH_READ_BYTES };
   const stats = emptyStats();
   const warnings: string[] = [];
   const parts: DirPart[] = [];
+  const roots = task.dirs.map(() => ROOT_NOT_REACHED);
   let listed = 0;
   // Previous trees are read ahead for the next PREFETCH directories to be scanned, in one
   // decompression call, so the reads overlap the stat calls; each directory awaits only its own.
@@ -42,7 +54,7 @@ export async function scanDirBatch(ctx: WorkerContext, task: DirTask): Promise<D
     const window: Pending[] = first && unread(first) ? [first] : [];
     for (let i = stack.length - 1; i >= Math.max(0, stack.length - PREFETCH); i--) if (unread(stack[i]!)) window.push(stack[i]!);
     if (window.length === 0) return;
-    const trees = ctx.readTrees(window.map((q) => Buffer.from(q.prevTreeId!)));
+    const trees = ctx.readTrees(window.map((q) => Buffer.from(q.prevTreeId!)), open);
     window.forEach((q, i) => {
       q.prevTree = trees[i]!;
       q.prevTree.catch(() => undefined); // awaited when its turn comes; never unhandled meanwhile
@@ -60,24 +72,29 @@ export async function scanDirBatch(ctx: WorkerContext, task: DirTask): Promise<D
     }
     return p.prevTree;
   };
-  const stack: Pending[] = [{ relPath: Buffer.from(task.relPath), prevTreeId: task.prevTreeId, parent: -1, sub: -1, prevTree: NOT_READ }];
+  // Task directories pushed last first, so that they are scanned in order.
+  const stack: Pending[] = task.dirs.map((d, k): Pending => ({ relPath: Buffer.from(d.relPath), prevTreeId: d.prevTreeId, parent: -1, sub: k, prevTree: NOT_READ })).reverse();
 
   while (stack.length > 0) {
     const item = stack.pop()!;
-    const first = item.parent < 0;
-    if (!first && (listed >= BATCH_ENTRIES || budget.bytes <= 0)) break; // the rest stay unscanned
+    const isRoot = item.parent < 0;
+    // The first directory is always scanned, so every task makes progress.
+    if (parts.length > 0 && (listed >= BATCH_ENTRIES || budget.bytes <= 0)) break; // the rest stay unscanned
     let scanned: ScannedDir;
     try {
       scanned = await scanDir(ctx, item.relPath, await readPrev(item), sink, budget);
     } catch (err) {
-      // The task's own directory reports its error; a subdirectory that fails is left unscanned,
-      // and its own task meets the same error with that directory's path (and nothing of this
-      // attempt is counted: its stats were not merged).
-      if (first) throw err;
+      // A task of one directory reports its error. A task directory among several that fails is
+      // handed back to be scanned alone (which then reports); a subdirectory that fails is left
+      // unscanned, and its own task meets the same error with that directory's path. Nothing of
+      // this attempt is counted: its stats were not merged.
+      if (isRoot && task.dirs.length === 1) throw err;
+      if (isRoot) roots[item.sub] = ROOT_FAILED;
       continue;
     }
     const index = parts.push(scanned.part) - 1;
-    if (!first) parts[item.parent]!.subdirs[item.sub]!.part = index;
+    if (isRoot) roots[item.sub] = index;
+    else parts[item.parent]!.subdirs[item.sub]!.part = index;
     listed += scanned.entries;
     addStats(stats, scanned.stats);
     warnings.push(...scanned.warnings);
@@ -90,5 +107,5 @@ export async function scanDirBatch(ctx: WorkerContext, task: DirTask): Promise<D
   }
   stats.chunksReused += sink.reused;
   const { data, blobs } = await sink.finish();
-  return { ok: true, parts, data, blobs, stats, warnings };
+  return { ok: true, roots, parts, data, blobs, stats, warnings };
 }

@@ -35,7 +35,7 @@ export default async function run(task: ScanTask): Promise<ScanResult> {
     return {
       ok: false,
       code: errnoCode(err) ?? 'EIO',
-      path: Buffer.from(task.kind === 'files' ? task.relDir : task.relPath).toString(),
+      path: Buffer.from(task.kind === 'files' ? task.relDir : task.kind === 'dir' ? task.dirs[0]!.relPath : task.relPath).toString(),
       message: err instanceof Error ? err.message : String(err),
     };
   }

@@ -8,6 +8,7 @@ import { ExclusionRules } from '../scan/exclusions.js';
 import { Chunker } from './chunker.js';
 import { Repository } from '../repo/repository.js';
 import type { BlobReader } from '../repo/blob-reader.js';
+import type { OpenFiles } from '../repo/open-files.js';
 import type { ScanWorkerInit } from './protocol.js';
 
 const C = sys.constants;
@@ -45,10 +46,11 @@ export class WorkerContext {
    * Tree blobs of the previous point, read straight from the repository (verified) with one
    * decompression call for all, a promise per id: no round trip through the writer thread per
    * directory. Only tree rows of the index are loaded (and only indexes of tree packs read: see
-   * BlobIndex), and only sealed packs of earlier runs are ever asked for.
+   * BlobIndex), and only sealed packs of earlier runs are ever asked for: `open` may keep their
+   * descriptors for the caller's batch.
    */
-  readTrees(ids: Buffer[]): Promise<Buffer>[] {
-    return this.treeReader().readMany(ids);
+  readTrees(ids: Buffer[], open?: OpenFiles): Promise<Buffer>[] {
+    return this.treeReader().readMany(ids, open);
   }
 
   private treeReader(): BlobReader {
