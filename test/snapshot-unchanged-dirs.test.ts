@@ -13,6 +13,8 @@ import { BlobKind } from '../src/model/blob-id.js';
 import { Compression } from '../src/repo/record.js';
 import { indexTable, INDEX_ENTRY_BYTES, readIndexEntry } from '../src/repo/index-file.js';
 import { TREE_COMPRESS_MIN } from '../src/scan/coordinator.js';
+import { STAT_BATCH } from '../src/worker/worker-context.js';
+import * as sys from '../src/sys/index.js';
 
 function makeTree(root: string): void {
   for (const d of ['etc/app', 'etc/app/conf.d', 'var/lib/db', 'usr/bin']) fs.mkdirSync(path.join(root, d), { recursive: true });
@@ -100,6 +102,39 @@ for (const c of cases) {
     for (const d of emptied) assert.deepEqual(fs.readdirSync(path.join(target, d)), [], `${d} is empty in the point`);
   });
 }
+
+test('unchanged-directory fast path: a directory of more entries than one stat batch notices changes in every batch', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-unch-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const root = path.join(dir, 'root');
+  const repo = path.join(dir, 'repo');
+  fs.mkdirSync(path.join(root, 'big'), { recursive: true });
+  const count = 2 * STAT_BATCH + 500;
+  for (let i = 0; i < count; i++) fs.writeFileSync(path.join(root, 'big', `f${i}`), `file ${i}\n`);
+  snapshotJson(root, repo);
+  assert.equal(snapshotJson(root, repo).files_read, 0, 'unchanged: nothing read');
+  // Entries are stat'ed in listing order, STAT_BATCH at a time: change one in each batch (the
+  // first entry of the second batch, one in the middle of the third) and delete one.
+  const fd = fs.openSync(path.join(root, 'big'), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  const listed: string[] = [];
+  try {
+    sys.forEachPackedName(sys.readdirPacked(fd), (name) => void listed.push(name.toString()));
+  } finally {
+    fs.closeSync(fd);
+  }
+  assert.equal(listed.length, count);
+  for (const k of [5, STAT_BATCH, 2 * STAT_BATCH + 250]) fs.writeFileSync(path.join(root, 'big', listed[k]!), `changed ${k}\n`);
+  fs.rmSync(path.join(root, 'big', listed[STAT_BATCH + 100]!));
+  const third = snapshotJson(root, repo);
+  assert.equal(third.files_read, 3);
+  const target = path.join(dir, 'restored');
+  fs.mkdirSync(target);
+  const r = restoreInto(repo, listPoints(repo).at(-1)!.number, target);
+  assert.equal(r.status, 0, r.stderr);
+  assertTreesEqual(root, target);
+  // And with nothing changed again, the fast path takes the whole directory.
+  assert.equal(snapshotJson(root, repo).files_read, 0);
+});
 
 test('small trees are stored raw, large ones compressed, in packs of their own; file content is compressed', (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-unch-'));

@@ -69,7 +69,7 @@ function checkAgainstFstatat(dirfd: number, name: PathArg, flags: number): BigIn
 }
 
 test('addon and src/sys export the scan calls and the STAT_FIELDS layout', () => {
-  for (const name of ['readdirPacked', 'fstatatInto', 'fstatInto'] as const) {
+  for (const name of ['readdirPacked', 'fstatatInto', 'fstatInto', 'fstatatMany'] as const) {
     assert.equal(typeof native[name], 'function', name);
     assert.equal(typeof sys[name], 'function', `sys.${name}`);
   }
@@ -339,4 +339,71 @@ test('fstatatInto wrapper: cheap checks refuse what assertName/assertFd/assertBi
   for (const name of ['.f', '..f', 'f.', Buffer.from('...')]) {
     assertSysError(() => sys.fstatatInto(s.dirfd, name, 0, out), { code: 'ENOENT', syscall: 'fstatat', path: name.toString() });
   }
+});
+
+test('fstatatMany: each entry of a listing as fstatatInto gives it, from any start, with per-entry errnos', (t) => {
+  const s = scratch(t, 'sys-native-fast-');
+  createFile(s, 'file', 'hello world');
+  createFile(s, Buffer.from([0x62, 0xff]), '22');
+  native.mkdirat(s.dirfd, 'dir', 0o750);
+  native.symlinkat('file', s.dirfd, 'link');
+  createFile(s, 'doomed', 'x');
+  const listing = sys.readdirPacked(s.dirfd);
+  const entries = unpack(listing);
+  assert.equal(entries.length, 5);
+  const F = STAT_FIELD_COUNT;
+  const out = new BigInt64Array(F * 6).fill(-7n);
+  const errnos = new Int32Array(6).fill(-1);
+  sys.fstatatMany(s.dirfd, listing, 0, 5, C.AT_SYMLINK_NOFOLLOW, out, errnos);
+  entries.forEach((e, i) => {
+    assert.equal(errnos[i], 0, e.name.toString('latin1'));
+    assert.deepEqual([...out.subarray(i * F, (i + 1) * F)], expectedFields(native.fstatat(s.dirfd, e.name, C.AT_SYMLINK_NOFOLLOW)), e.name.toString('latin1'));
+  });
+  assert.deepEqual([...out.subarray(5 * F)], Array(F).fill(-7n), 'slots past count untouched');
+  assert.equal(errnos[5], -1);
+
+  // From the third entry on, after one of them is gone: its errno, the others filled.
+  const start = entries[0]!.name.length + 1 + entries[1]!.name.length + 1;
+  native.unlinkat(s.dirfd, 'doomed', 0);
+  const gone = entries.findIndex((e) => e.name.toString() === 'doomed');
+  out.fill(-7n);
+  errnos.fill(-1);
+  sys.fstatatMany(s.dirfd, listing, start, 3, C.AT_SYMLINK_NOFOLLOW, out, errnos);
+  for (let k = 0; k < 3; k++) {
+    const e = entries[2 + k]!;
+    if (2 + k === gone) {
+      assert.equal(errnos[k], 2, 'ENOENT');
+      assert.deepEqual([...out.subarray(k * F, (k + 1) * F)], Array(F).fill(-7n), 'a failed entry leaves its slots');
+      continue;
+    }
+    assert.equal(errnos[k], 0);
+    assert.equal(out[k * F + STAT_FIELDS.ino], native.fstatat(s.dirfd, e.name, C.AT_SYMLINK_NOFOLLOW).ino, e.name.toString('latin1'));
+  }
+  // flags 0 follows the link.
+  const linkAt = entries.findIndex((e) => e.name.toString() === 'link');
+  const fileAt = entries.findIndex((e) => e.name.toString() === 'file');
+  sys.fstatatMany(s.dirfd, listing, 0, 5, 0, out, errnos);
+  assert.equal(out[linkAt * F + STAT_FIELDS.ino], out[fileAt * F + STAT_FIELDS.ino]);
+  sys.fstatatMany(s.dirfd, listing, 0, 0, 0, out, errnos); // nothing to do is fine
+});
+
+test('fstatatMany: refuses names that are not one component, short arrays and bad arguments', (t) => {
+  const s = scratch(t, 'sys-native-fast-');
+  createFile(s, 'a', '1');
+  const F = STAT_FIELD_COUNT;
+  const out = new BigInt64Array(F * 2);
+  const errnos = new Int32Array(2);
+  const listing = (names: string, count: number): PackedDir => ({ names: Buffer.from(names, 'latin1'), types: new Uint8Array(count), count });
+  for (const names of ['../a\0', 'x/a\0', '.\0', '..\0', '\0', 'a']) {
+    assert.throws(() => sys.fstatatMany(s.dirfd, listing(names, 1), 0, 1, 0, out, errnos), { code: 'ERR_INVALID_ARG_VALUE' }, JSON.stringify(names));
+  }
+  assert.throws(() => sys.fstatatMany(s.dirfd, listing('a\0a\0a\0', 3), 0, 3, 0, out, errnos), { code: 'ERR_INVALID_ARG_VALUE' }, 'out holds two');
+  assert.throws(() => sys.fstatatMany(s.dirfd, listing('a\0', 1), 3, 1, 0, out, errnos), { code: 'ERR_OUT_OF_RANGE' }, 'start past the names');
+  assert.throws(() => sys.fstatatMany(s.dirfd, listing('a\0', 1), 0, -1, 0, out, errnos), { code: 'ERR_OUT_OF_RANGE' });
+  assert.throws(() => sys.fstatatMany(s.dirfd, listing('a\0', 1), 0, 1, 0, new BigUint64Array(F) as unknown as BigInt64Array, errnos), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => sys.fstatatMany(s.dirfd, listing('a\0', 1), 0, 1, 0, out, new Uint32Array(1) as unknown as Int32Array), { code: 'ERR_INVALID_ARG_TYPE' });
+  sys.fstatatMany(BAD_FD, listing('a\0', 1), 0, 1, 0, out, errnos);
+  assert.equal(errnos[0], 9, 'EBADF is an entry\'s errno too');
+  sys.fstatatMany(s.dirfd, listing('a\0', 1), 0, 1, 0, out, errnos);
+  assert.equal(errnos[0], 0);
 });

@@ -35,6 +35,7 @@ constexpr Entry kFunctions[] = {
     {"flock", Flock},             {"getFlags", GetFlags},
     {"setFlags", SetFlags},       {"fstatatInto", FstatatInto},
     {"fstatInto", FstatInto},     {"readdirPacked", ReaddirPacked},
+    {"fstatatMany", FstatatMany},
     {"limitMallocArenas", LimitMallocArenas},
 };
 

@@ -24,6 +24,7 @@ Napi::Value Fstatat(const Napi::CallbackInfo& info);
 Napi::Value Fstat(const Napi::CallbackInfo& info);
 Napi::Value FstatatInto(const Napi::CallbackInfo& info);
 Napi::Value FstatInto(const Napi::CallbackInfo& info);
+Napi::Value FstatatMany(const Napi::CallbackInfo& info);
 
 // dir.cc
 Napi::Value ReaddirAt(const Napi::CallbackInfo& info);

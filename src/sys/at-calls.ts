@@ -272,6 +272,18 @@ export function fstatatInto(dirfd: number, name: PathArg, flags: number, out: Bi
   native.fstatatInto(dirfd, name, flags, out);
 }
 
+/**
+ * fstatatInto for `count` entries of a readdirPacked listing at once, from byte `start` of
+ * listing.names (an entry's first byte): entry i's fields go to out[i * STAT_FIELD_COUNT ...] and 0
+ * to errnos[i], or its errno (ENOENT: gone since the listing) to errnos[i]. One native call for
+ * them all; per-entry failures are data, not exceptions. The names are the listing's own (one
+ * component each, checked natively).
+ */
+export function fstatatMany(dirfd: number, listing: PackedDir, start: number, count: number, flags: number, out: BigInt64Array, errnos: Int32Array): void {
+  if (!isFdFast(dirfd)) assertFd(dirfd, 'dirfd');
+  native.fstatatMany(dirfd, listing.names, start, count, flags, out, errnos);
+}
+
 /** fstat into a caller-owned BigInt64Array; see fstatatInto. */
 export function fstatInto(fd: number, out: BigInt64Array): void {
   if (!isFdFast(fd)) assertFd(fd);

@@ -161,6 +161,11 @@ export interface NativeAddon {
   /** Fills out[0..14] (STAT_FIELDS); TypeError unless out is a BigInt64Array of length >= 15. */
   fstatatInto(dirfd: number, name: PathArg, flags: number, out: BigInt64Array): undefined;
   fstatInto(fd: number, out: BigInt64Array): undefined;
+  /**
+   * fstatat of `count` names of a readdirPacked listing from byte `start` of `names`: entry i's
+   * fields into out[i*15 ..], 0 into errnos[i]; or its errno into errnos[i] (slots untouched).
+   */
+  fstatatMany(dirfd: number, names: Buffer, start: number, count: number, flags: number, out: BigInt64Array, errnos: Int32Array): undefined;
   // dir.cc
   readdirAt(dirfd: number): NativeDirEntry[];
   readdirPacked(dirfd: number): PackedDir;

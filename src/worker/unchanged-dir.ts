@@ -1,6 +1,7 @@
 // The fast path of the walk for a directory where nothing changed, which is nearly every directory
 // of a server on nearly every run: each listed entry is stat'ed and compared with the previous
-// tree's bytes in place (type, inode, size, mtime ns, ctime ns; no Entry objects, no BigInts), and
+// tree's bytes in place (type, inode, size, mtime ns, ctime ns; no Entry objects, no BigInts, one
+// native call per STAT_BATCH entries), and
 // if all match, the new tree is the previous tree's bytes (subdirectory ids are patched later, as
 // for any tree). Anything else (a change, a new or missing name, an exclusion that now applies, a
 // socket, a damaged tree) answers null, and the caller takes the full path, which re-checks all.
@@ -10,7 +11,7 @@ import { ID_BYTES } from '../model/blob-id.js';
 import type { PackedDir } from '../sys/native.js';
 import { emptyStats, fileDataBytes, type SubdirRef } from './protocol.js';
 import type { ScannedDir } from './scan-dir.js';
-import type { WorkerContext } from './worker-context.js';
+import { STAT_BATCH, type WorkerContext } from './worker-context.js';
 
 const F = sys.STAT_FIELDS;
 
@@ -78,23 +79,23 @@ function isZero(a: Uint8Array, at: number, n: number): boolean {
 export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedDir, prevTree: Buffer, dirPath: string): ScannedDir | null {
   const layout = layoutOf(prevTree);
   if (!layout) return null;
-  const slots = ctx.statSlots;
+  const slots = ctx.statBatch;
   const slotBytes = new Uint8Array(slots.buffer, slots.byteOffset, slots.byteLength);
   const slotWords = new Uint32Array(slots.buffer, slots.byteOffset, slots.length * 2);
   const stats = emptyStats();
   const subdirs: SubdirRef[] = [];
   let matched = 0;
   for (let i = 0, o = 0; i < listing.count; i++) {
+    // Entries are stat'ed STAT_BATCH at a time, each batch just before it is compared.
+    const j = i % STAT_BATCH;
+    if (j === 0) sys.fstatatMany(dirfd, listing, o, Math.min(STAT_BATCH, listing.count - i), sys.constants.AT_SYMLINK_NOFOLLOW, slots, ctx.statErrnos);
     const end = listing.names.indexOf(0, o);
     const name = listing.names.subarray(o, end);
     o = end + 1;
-    try {
-      sys.fstatatInto(dirfd, name, sys.constants.AT_SYMLINK_NOFOLLOW, slots);
-    } catch {
-      return null; // gone since the listing, or worse: the full path decides
-    }
+    if (ctx.statErrnos[j] !== 0) return null; // gone since the listing, or worse: the full path decides
+    const s = j * sys.STAT_FIELD_COUNT; // this entry's first slot
     const latinName = name.toString('latin1');
-    const type = entryTypeFromMode(slotWords[F.mode * 2]!);
+    const type = entryTypeFromMode(slotWords[(s + F.mode) * 2]!);
     const k = layout.byName.get(latinName);
     const isDir = type === EntryType.Dir;
     if (k === undefined) {
@@ -106,18 +107,18 @@ export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedD
     if (type === null || prevTree[t] !== type) return null;
     if (ctx.rules.verdict(`${dirPath}/${latinName}`, latinName, isDir) !== 'keep') return null;
     if (
-      !sameBytes(slotBytes, F.ino * 8, prevTree, t + AT.ino, 8) ||
-      !sameBytes(slotBytes, F.mtimeNs * 8, prevTree, t + AT.mtimeNs, 8) ||
-      !sameBytes(slotBytes, F.ctimeNs * 8, prevTree, t + AT.ctimeNs, 8)
+      !sameBytes(slotBytes, (s + F.ino) * 8, prevTree, t + AT.ino, 8) ||
+      !sameBytes(slotBytes, (s + F.mtimeNs) * 8, prevTree, t + AT.mtimeNs, 8) ||
+      !sameBytes(slotBytes, (s + F.ctimeNs) * 8, prevTree, t + AT.ctimeNs, 8)
     ) {
       return null;
     }
     const hasSize = type === EntryType.File || type === EntryType.Symlink;
-    if (hasSize ? !sameBytes(slotBytes, F.size * 8, prevTree, t + AT.size, 8) : !isZero(prevTree, t + AT.size, 8)) return null;
+    if (hasSize ? !sameBytes(slotBytes, (s + F.size) * 8, prevTree, t + AT.size, 8) : !isZero(prevTree, t + AT.size, 8)) return null;
     matched++;
     if (isDir) {
       if (prevTree[t + AT.flags]! & EntryFlag.ContentsExcluded) return null;
-      if (BigInt.asUintN(64, slots[F.dev]!) === ctx.repoDev && BigInt.asUintN(64, slots[F.ino]!) === ctx.repoIno) return null;
+      if (BigInt.asUintN(64, slots[s + F.dev]!) === ctx.repoDev && BigInt.asUintN(64, slots[s + F.ino]!) === ctx.repoIno) return null;
       stats.dirs++;
       const at = layout.subtreeAt[k]!;
       // Own buffers: they cross threads.
@@ -125,9 +126,9 @@ export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedD
     } else {
       stats.files++;
       if (type === EntryType.File) {
-        const size = slotWords[F.size * 2]! + slotWords[F.size * 2 + 1]! * 2 ** 32;
+        const size = slotWords[(s + F.size) * 2]! + slotWords[(s + F.size) * 2 + 1]! * 2 ** 32;
         stats.bytesScanned += size;
-        stats.dataBytes += fileDataBytes(size, slotWords[F.blocks * 2]! + slotWords[F.blocks * 2 + 1]! * 2 ** 32, slotWords[F.nlink * 2]!);
+        stats.dataBytes += fileDataBytes(size, slotWords[(s + F.blocks) * 2]! + slotWords[(s + F.blocks) * 2 + 1]! * 2 ** 32, slotWords[(s + F.nlink) * 2]!);
       }
     }
   }

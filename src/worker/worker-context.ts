@@ -17,6 +17,9 @@ const READ_FLAGS = C.O_RDONLY | C.O_NOFOLLOW | C.O_CLOEXEC | C.O_NONBLOCK;
 /** Errors meaning "the entry is no longer the file we listed": skip it, the next run sees it. */
 const VANISHED = new Set(['ENOENT', 'ELOOP', 'ENXIO', 'ENOTDIR']);
 
+/** Entries stat'ed by one fstatatMany call (120 KiB of fields; a larger directory takes several). */
+export const STAT_BATCH = 1024;
+
 export class WorkerContext {
   readonly rootFd: number;
   readonly rules: ExclusionRules;
@@ -28,6 +31,9 @@ export class WorkerContext {
 
   /** Reused by every fstatatInto of this thread's walk. */
   readonly statSlots = new BigInt64Array(sys.STAT_FIELD_COUNT);
+  /** Reused by every fstatatMany of this thread's walk: STAT_BATCH entries' fields and errnos. */
+  readonly statBatch = new BigInt64Array(STAT_BATCH * sys.STAT_FIELD_COUNT);
+  readonly statErrnos = new Int32Array(STAT_BATCH);
   private reader: BlobReader | null = null;
   private readonly repoDir: string;
 
