@@ -50,3 +50,21 @@ test('mountinfo: pseudo and network mounts below ROOT are skipped, local ones ke
   assert.deepEqual(skippedMountsBelow('/srv/root', info), ['/proc', '/run', '/home/my share', '/mnt/s']);
   assert.deepEqual(skippedMountsBelow('/', info), ['/srv/root/proc', '/srv/root/run', '/srv/root/home/my share', '/srv/rootother/proc', '/srv/root/mnt/s']);
 });
+
+test('star-only patterns (matched without a regular expression) agree with the glob as a regular expression', () => {
+  // Reference: the glob as an anchored regular expression ('*' = any run of characters, newline too).
+  const reference = (glob: string, s: string): boolean => new RegExp(`^${glob.split('*').map((p) => p.replace(/[\\^$.|+()[\]{}?]/g, '\\$&')).join('.*')}$`, 's').test(s);
+  const globs = ['*.*$', '*.pid', '*.swp', '*', '**', 'abc', 'a*', '*a', 'a*b', 'a*b*c', '*a*a*', 'a**a', '*ab*ba*', 'a*b*b', 'a*ba*a', '$', '*$*', 'aa*aa', '*\n*'];
+  const alphabet = ['a', 'b', 'c', '.', '$', '\n', 'ab', 'ba'];
+  let seed = 12345;
+  const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+  const names: string[] = ['', 'a', 'aa', 'aaa', 'abc', 'x.pid', '.pid', 'pid', 'a.b$', '.$', '$', 'a$', 'a.swp.x'];
+  for (let i = 0; i < 400; i++) names.push(Array.from({ length: random(7) }, () => alphabet[random(alphabet.length)]).join(''));
+  for (const glob of globs) {
+    const rules = new ExclusionRules([glob], []);
+    for (const name of names) {
+      const expected = reference(glob, name) ? 'omit' : 'keep';
+      assert.equal(rules.verdict(`/d/${name}`, name, false), expected, `${JSON.stringify(glob)} on ${JSON.stringify(name)}`);
+    }
+  }
+});

@@ -11,7 +11,7 @@ export type Verdict = 'keep' | 'empty-dir' | 'omit';
 
 interface CompiledPattern {
   source: string;
-  re: RegExp;
+  test: (s: string) => boolean;
   onName: boolean;
   dirOnly: boolean;
 }
@@ -26,13 +26,44 @@ function compile(pattern: string): CompiledPattern {
   if (dirOnly) p = p.slice(0, -1);
   const onName = !p.includes('/');
   if (!onName && !p.startsWith('/') && !p.startsWith('*')) p = `/${p}`;
+  return { source: pattern, test: p.includes('?') ? regexTest(p) : starTest(p), onName, dirOnly };
+}
+
+function regexTest(glob: string): (s: string) => boolean {
   let re = '^';
-  for (const ch of p) {
+  for (const ch of glob) {
     if (ch === '*') re += '.*';
     else if (ch === '?') re += '.';
     else re += ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
   }
-  return { source: pattern, re: new RegExp(`${re}$`, 's'), onName, dirOnly };
+  const compiled = new RegExp(`${re}$`, 's');
+  return (s) => compiled.test(s);
+}
+
+/**
+ * A glob whose only wildcard is '*', matched without a regular expression: the literal pieces
+ * between the stars must appear in order, the first at the start and the last at the end (taking
+ * each middle piece at its first place is never wrong). Every entry of every directory is matched
+ * against each pattern; the built-in `*.*$` as a regular expression backtracks over each name
+ * with a dot, and the regular expressions took ~3% of a no-change snapshot's scan threads.
+ */
+function starTest(glob: string): (s: string) => boolean {
+  const pieces = glob.split('*');
+  const first = pieces[0]!;
+  const last = pieces[pieces.length - 1]!;
+  const middle = pieces.slice(1, -1).filter((m) => m.length > 0);
+  if (pieces.length === 1) return (s) => s === glob;
+  return (s) => {
+    if (s.length < first.length + last.length || !s.startsWith(first) || !s.endsWith(last)) return false;
+    const limit = s.length - last.length;
+    let at = first.length;
+    for (const m of middle) {
+      const found = s.indexOf(m, at);
+      if (found < 0 || found + m.length > limit) return false;
+      at = found + m.length;
+    }
+    return true;
+  };
 }
 
 export class ExclusionRules {
@@ -54,7 +85,7 @@ export class ExclusionRules {
     if (isDir && this.emptyDirs.has(path)) return 'empty-dir';
     for (const p of this.patterns) {
       if (p.dirOnly && !isDir) continue;
-      if (p.re.test(p.onName ? name : path)) return isDir ? 'empty-dir' : 'omit';
+      if (p.test(p.onName ? name : path)) return isDir ? 'empty-dir' : 'omit';
     }
     return 'keep';
   }

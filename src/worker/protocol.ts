@@ -133,6 +133,11 @@ export interface DirPart {
   tree: Uint8Array;
   subdirs: SubdirRef[];
   deferred: DeferredFile[];
+  /**
+   * The tree is the previous point's tree of this directory byte for byte (read and verified by
+   * its id), subdirectory ids included: if none of them changes, its id is that id, unhashed.
+   */
+  asBefore: boolean;
 }
 
 /**

@@ -171,7 +171,7 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
   // Names are views of the listing's one buffer: copy the few that cross threads, or the whole
   // listing would be cloned once per name.
   const refs: SubdirRef[] = subdirs.map((d) => ({ name: new Uint8Array(d.entry.name), prevSubtree: d.prevSubtree ? new Uint8Array(d.prevSubtree) : null, offset: subtreeOffsets.get(d.entry)!, part: -1 }));
-  return { part: { tree, subdirs: refs, deferred }, entries: listed, stats, warnings };
+  return { part: { tree, subdirs: refs, deferred, asBefore: false }, entries: listed, stats, warnings };
 }
 
 /** The chunk ids of the same name's previous version, if it was a regular file. */

@@ -89,12 +89,12 @@ export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedD
     // Entries are stat'ed STAT_BATCH at a time, each batch just before it is compared.
     const j = i % STAT_BATCH;
     if (j === 0) sys.fstatatMany(dirfd, listing, o, Math.min(STAT_BATCH, listing.count - i), sys.constants.AT_SYMLINK_NOFOLLOW, slots, ctx.statErrnos);
+    const from = o;
     const end = listing.names.indexOf(0, o);
-    const name = listing.names.subarray(o, end);
     o = end + 1;
     if (ctx.statErrnos[j] !== 0) return null; // gone since the listing, or worse: the full path decides
     const s = j * sys.STAT_FIELD_COUNT; // this entry's first slot
-    const latinName = name.toString('latin1');
+    const latinName = listing.names.toString('latin1', from, end);
     const type = entryTypeFromMode(slotWords[(s + F.mode) * 2]!);
     const k = layout.byName.get(latinName);
     const isDir = type === EntryType.Dir;
@@ -122,7 +122,7 @@ export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedD
       stats.dirs++;
       const at = layout.subtreeAt[k]!;
       // Own buffers: they cross threads.
-      subdirs.push({ name: new Uint8Array(name), prevSubtree: new Uint8Array(prevTree.subarray(at, at + ID_BYTES)), offset: at, part: -1 });
+      subdirs.push({ name: new Uint8Array(listing.names.subarray(from, end)), prevSubtree: new Uint8Array(prevTree.subarray(at, at + ID_BYTES)), offset: at, part: -1 });
     } else {
       stats.files++;
       if (type === EntryType.File) {
@@ -136,5 +136,5 @@ export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedD
   const tree = Buffer.allocUnsafeSlow(prevTree.length); // its own memory: it crosses threads
   prevTree.copy(tree);
   subdirs.sort((a, b) => a.offset - b.offset); // tree order, i.e. by name
-  return { part: { tree, subdirs, deferred: [] }, entries: listing.count, stats, warnings: [] };
+  return { part: { tree, subdirs, deferred: [], asBefore: true }, entries: listing.count, stats, warnings: [] };
 }
