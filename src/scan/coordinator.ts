@@ -327,6 +327,8 @@ export class Coordinator {
         else this.pushFileGroup(n, g);
       }
       part.subdirs.forEach((s) => {
+        // Copies (Buffer.from of a Uint8Array): the name and the previous id may be views of the
+        // part's tree (unchanged-dir.ts), into which new subtree ids are patched later.
         const name = Buffer.from(s.name);
         const child: DirNode = { relPath: Buffer.concat([n.relPath, Buffer.from('/'), name]), parent: n, name, tree: null, waiting: 0, hasDeferred: false, files: new Map(), prevSubtree: s.prevSubtree ? Buffer.from(s.prevSubtree) : null, asBefore: false, offsetInParent: s.offset };
         if (s.part >= 0) nodes[s.part] = child;

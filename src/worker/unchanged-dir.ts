@@ -83,7 +83,9 @@ export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedD
   const slotBytes = new Uint8Array(slots.buffer, slots.byteOffset, slots.byteLength);
   const slotWords = new Uint32Array(slots.buffer, slots.byteOffset, slots.length * 2);
   const stats = emptyStats();
-  const subdirs: SubdirRef[] = [];
+  // Per subdirectory: where its name and its subtree id are in the tree (numbers, not views: the
+  // views are made on the tree's own copy below, which crosses threads whole).
+  const subdirAt: number[] = [];
   let matched = 0;
   for (let i = 0, o = 0; i < listing.count; i++) {
     // Entries are stat'ed STAT_BATCH at a time, each batch just before it is compared.
@@ -120,9 +122,8 @@ export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedD
       if (prevTree[t + AT.flags]! & EntryFlag.ContentsExcluded) return null;
       if (BigInt.asUintN(64, slots[s + F.dev]!) === ctx.repoDev && BigInt.asUintN(64, slots[s + F.ino]!) === ctx.repoIno) return null;
       stats.dirs++;
-      const at = layout.subtreeAt[k]!;
-      // Own buffers: they cross threads.
-      subdirs.push({ name: new Uint8Array(listing.names.subarray(from, end)), prevSubtree: new Uint8Array(prevTree.subarray(at, at + ID_BYTES)), offset: at, part: -1 });
+      subdirAt.push(t - (end - from), end - from, layout.subtreeAt[k]!); // the name ends where its entry's type byte is
+
     } else {
       stats.files++;
       if (type === EntryType.File) {
@@ -135,6 +136,14 @@ export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedD
   if (matched !== layout.typeAt.length) return null; // something of the previous tree is gone
   const tree = Buffer.allocUnsafeSlow(prevTree.length); // its own memory: it crosses threads
   prevTree.copy(tree);
+  // Names and previous ids are views of that copy: one buffer crosses the threads (moved, not
+  // cloned) instead of two small ones per subdirectory. The coordinator copies them out before it
+  // patches new ids into the tree.
+  const subdirs: SubdirRef[] = [];
+  for (let i = 0; i < subdirAt.length; i += 3) {
+    const [nameAt, nameLength, at] = [subdirAt[i]!, subdirAt[i + 1]!, subdirAt[i + 2]!];
+    subdirs.push({ name: new Uint8Array(tree.buffer, tree.byteOffset + nameAt, nameLength), prevSubtree: new Uint8Array(tree.buffer, tree.byteOffset + at, ID_BYTES), offset: at, part: -1 });
+  }
   subdirs.sort((a, b) => a.offset - b.offset); // tree order, i.e. by name
   return { part: { tree, subdirs, deferred: [], asBefore: true }, entries: listing.count, stats, warnings: [] };
 }
