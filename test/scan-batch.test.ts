@@ -49,7 +49,7 @@ test('a task of several directories: a failing one is handed back alone, one pas
   const root = path.join(tmp, 'root');
   makeTree(root);
   const ctx = context(root, path.join(tmp, 'no-repo'));
-  const res = await scanDirBatch(ctx, { kind: 'dir', dirs: [dir('/b'), dir('/gone'), dir('/big'), dir('/c')] });
+  const res = await scanDirBatch(ctx, { kind: 'dir', dirs: [dir('/b'), dir('/gone'), dir('/big'), dir('/c')], entryLimit: null });
   assert.equal(res.roots.length, 4);
   assert.deepEqual(names(res, res.roots[0]!), ['one', 'two']);
   assert.equal(res.roots[1], ROOT_FAILED, 'the missing directory fails alone');
@@ -64,12 +64,27 @@ test('a task whose first directory fails goes on with the next one; a task of on
   const root = path.join(tmp, 'root');
   makeTree(root);
   const ctx = context(root, path.join(tmp, 'no-repo'));
-  const res = await scanDirBatch(ctx, { kind: 'dir', dirs: [dir('/gone'), dir('/c')] });
+  const res = await scanDirBatch(ctx, { kind: 'dir', dirs: [dir('/gone'), dir('/c')], entryLimit: null });
   assert.deepEqual(res.roots.map((r) => (r < 0 ? r : names(res, r))), [ROOT_FAILED, ['sub']]);
   // c/sub is scanned in the same batch: c's part points at it.
   const c = res.parts[res.roots[1]!]!;
   assert.ok(c.subdirs[0]!.part >= 0);
-  await assert.rejects(scanDirBatch(ctx, { kind: 'dir', dirs: [dir('/gone')] }), { code: 'ENOENT' });
+  await assert.rejects(scanDirBatch(ctx, { kind: 'dir', dirs: [dir('/gone')], entryLimit: null }), { code: 'ENOENT' });
+});
+
+test('a task with an entry limit (the pool is starving) stops after that many entries', async (t) => {
+  const tmp = makeTmpDir('rp-batch-', t);
+  const root = path.join(tmp, 'root');
+  makeTree(root);
+  const ctx = context(root, path.join(tmp, 'no-repo'));
+  // b lists 2 entries, c 1 (its subdirectory): the limit of 3 is reached after c.
+  const res = await scanDirBatch(ctx, { kind: 'dir', dirs: [dir('/b'), dir('/c'), dir('/big')], entryLimit: 3 });
+  assert.deepEqual(res.roots.slice(0, 2).map((r) => names(res, r)), [['one', 'two'], ['sub']]);
+  assert.equal(res.roots[2], ROOT_NOT_REACHED);
+  assert.equal(res.parts[res.roots[1]!]!.subdirs[0]!.part, -1, 'c/sub is left for another task');
+  // The first directory is scanned whatever the limit.
+  const big = await scanDirBatch(ctx, { kind: 'dir', dirs: [dir('/big'), dir('/b')], entryLimit: 1 });
+  assert.deepEqual(big.roots, [0, ROOT_NOT_REACHED]);
 });
 
 test('a batch reads previous trees of several task directories and closes every pack it opened', async (t) => {
@@ -87,7 +102,7 @@ test('a batch reads previous trees of several task directories and closes every 
   const idOf = (name: string): Buffer => rootTree.find((e) => e.name.toString() === name)!.subtree!;
   const ctx = context(root, repoDir);
   const before = openFds();
-  const res = await scanDirBatch(ctx, { kind: 'dir', dirs: [dir('/b', idOf('b')), dir('/c', idOf('c'))] });
+  const res = await scanDirBatch(ctx, { kind: 'dir', dirs: [dir('/b', idOf('b')), dir('/c', idOf('c'))], entryLimit: null });
   assert.equal(openFds(), before, 'no descriptor left open');
   assert.deepEqual(names(res, res.roots[0]!), ['one', 'two']);
   assert.deepEqual(names(res, res.roots[1]!), ['sub']);

@@ -99,6 +99,8 @@ export interface DirRoot {
 export interface DirTask {
   kind: 'dir';
   dirs: DirRoot[];
+  /** Lists at most about this many entries (fewer than a batch's usual), or null for the usual. */
+  entryLimit: number | null;
 }
 
 /** DirResult.roots: the batch was full before this directory; it needs another task. */

@@ -46,6 +46,7 @@ async function scanDirs(ctx: WorkerContext, task: DirTask, open: OpenFiles): Pro
   const warnings: string[] = [];
   const parts: DirPart[] = [];
   const roots = task.dirs.map(() => ROOT_NOT_REACHED);
+  const entryLimit = Math.min(BATCH_ENTRIES, task.entryLimit ?? BATCH_ENTRIES);
   let listed = 0;
   // Previous trees are read ahead for the next PREFETCH directories to be scanned, in one
   // decompression call, so the reads overlap the stat calls; each directory awaits only its own.
@@ -79,7 +80,7 @@ async function scanDirs(ctx: WorkerContext, task: DirTask, open: OpenFiles): Pro
     const item = stack.pop()!;
     const isRoot = item.parent < 0;
     // The first directory is always scanned, so every task makes progress.
-    if (parts.length > 0 && (listed >= BATCH_ENTRIES || budget.bytes <= 0)) break; // the rest stay unscanned
+    if (parts.length > 0 && (listed >= entryLimit || budget.bytes <= 0)) break; // the rest stay unscanned
     let scanned: ScannedDir;
     try {
       scanned = await scanDir(ctx, item.relPath, await readPrev(item), sink, budget);

@@ -12,6 +12,16 @@ import type { ScanResult, ScanTask, ScanWorkerInit } from './protocol.js';
 
 let ctx: WorkerContext | null = null;
 
+// Runs when piscina loads this module, before the thread reports ready (once it waits for tasks it
+// blocks in Atomics.wait and runs nothing else). A failure here is left for the first task to
+// meet and report with its path.
+try {
+  ctx = new WorkerContext(workerData as ScanWorkerInit);
+  ctx.preloadTrees();
+} catch {
+  // reported by the first task that needs what failed
+}
+
 /**
  * The result's big buffers are moved to the main thread, not cloned: a first snapshot sends about
  * the repository's size through here. Only buffers a view owns whole are moved; moving a view of
