@@ -109,6 +109,34 @@ test('a batch reads previous trees of several task directories and closes every 
   assert.equal(res.blobs.length, 0, 'unchanged: nothing read');
 });
 
+test('a batch reads ahead only a bounded amount of large previous trees, not one per task directory', async (t) => {
+  const tmp = makeTmpDir('rp-batch-', t);
+  const root = path.join(tmp, 'root');
+  // Ten directories of 1,500 entries: a batch lists two of them (3,000 >= BATCH_ENTRIES).
+  const dirs = Array.from({ length: 10 }, (_, i) => `d${i}`);
+  for (const d of dirs) {
+    fs.mkdirSync(path.join(root, d), { recursive: true });
+    for (let i = 0; i < 1500; i++) fs.symlinkSync(`target-${i}`, path.join(root, d, `entry-${i}`));
+  }
+  const repoDir = path.join(tmp, 'repo');
+  snapshotJson(root, repoDir);
+  const repo = Repository.open(repoDir, { create: false });
+  const reader = repo.reader();
+  const top = decodeTree(await reader.read(Buffer.from(repo.points().points[0]!.root, 'hex')));
+  const rootTree = decodeTree(await reader.read(top[0]!.subtree!));
+  const idOf = (name: string): Buffer => rootTree.find((e) => e.name.toString() === name)!.subtree!;
+  const ctx = context(root, repoDir);
+  const asked: number[] = [];
+  const readTrees = ctx.readTrees.bind(ctx);
+  ctx.readTrees = (ids, open) => (asked.push(ids.length), readTrees(ids, open));
+  const res = await scanDirBatch(ctx, { kind: 'dir', dirs: dirs.map((d) => dir(`/${d}`, idOf(d))), entryLimit: null });
+  assert.deepEqual(res.roots.slice(0, 2), [0, 1]);
+  assert.ok(res.roots.slice(2).every((r) => r === ROOT_NOT_REACHED));
+  const read = asked.reduce((a, b) => a + b, 0);
+  assert.ok(ctx.treeSize(idOf('d0')) > 64 * 1024, 'each tree is large');
+  assert.ok(read <= 3, `${read} trees read for 2 scanned (in ${asked.length} calls)`);
+});
+
 test('the directories a batch left over go out in groups, at least four when there are four', () => {
   const sizes = (n: number): number[] => dirGroups(n).map(([a, b]) => b - a);
   assert.deepEqual(sizes(0), []);

@@ -59,6 +59,15 @@ export class WorkerContext {
     return this.treeReader().readMany(ids, open);
   }
 
+  /** Raw length of a previous tree, from the index (0 if the index lacks it: its read will say so). */
+  treeSize(id: Buffer): number {
+    try {
+      return this.treeReader().index.locate(id).rawLength;
+    } catch {
+      return 0;
+    }
+  }
+
   /**
    * Loads the tree index now (the thread's start-up, before it takes tasks) rather than in its
    * first task: only one thread has work at the start of a walk, and the others' index loads
