@@ -12,6 +12,7 @@ import { Bench, type BenchOptions } from 'tinybench';
 import xxhash from 'xxhash-addon';
 import { BUNDLE_TARGET_BYTES } from '../src/repo/bundle.js';
 import { Chunker, DEFAULT_CHUNKER } from '../src/worker/chunker.js';
+import { STAT_BATCH } from '../src/worker/worker-context.js';
 import { compressPayload } from '../src/repo/compression.js';
 import { blobId } from '../src/model/blob-id.js';
 import { decodeTree, encodeTree } from '../src/repo/tree-codec.js';
@@ -263,6 +264,8 @@ async function main(): Promise<void> {
   makeScanDir(scanDir, scanCount);
   const C = sys.constants;
   const statOut = new BigInt64Array(sys.STAT_FIELD_COUNT); // one array for the whole walk
+  const statMany = new BigInt64Array(STAT_BATCH * sys.STAT_FIELD_COUNT);
+  const statErrnos = new Int32Array(STAT_BATCH);
   try {
     /** A scan case: `scanCount` files per run; `fn` gets a fresh fd of the directory if it takes one. */
     const scanCase = <T>(name: string, fn: (fd: number) => T) => ({
@@ -291,6 +294,17 @@ async function main(): Promise<void> {
           sys.fstatatInto(fd, name, C.AT_SYMLINK_NOFOLLOW, statOut);
           total += statOut[sys.STAT_FIELDS.size]!;
         });
+        return total;
+      }),
+      scanCase('readdirPacked + fstatatMany (1024 per call)', (fd) => {
+        let total = 0n;
+        const listing = sys.readdirPacked(fd);
+        for (let i = 0, o = 0; i < listing.count; i++) {
+          const j = i % STAT_BATCH;
+          if (j === 0) sys.fstatatMany(fd, listing, o, Math.min(STAT_BATCH, listing.count - i), C.AT_SYMLINK_NOFOLLOW, statMany, statErrnos);
+          o = listing.names.indexOf(0, o) + 1;
+          if (statErrnos[j] === 0) total += statMany[j * sys.STAT_FIELD_COUNT + sys.STAT_FIELDS.size]!;
+        }
         return total;
       }),
       // Node's own calls, by path (the fd is opened and unused, the same for every case).
