@@ -399,6 +399,7 @@ test('fstatatMany: refuses names that are not one component, short arrays and ba
   }
   assert.throws(() => sys.fstatatMany(s.dirfd, listing('a\0a\0a\0', 3), 0, 3, 0, out, errnos), { code: 'ERR_INVALID_ARG_VALUE' }, 'out holds two');
   assert.throws(() => sys.fstatatMany(s.dirfd, listing('a\0', 1), 3, 1, 0, out, errnos), { code: 'ERR_OUT_OF_RANGE' }, 'start past the names');
+  assert.throws(() => sys.fstatatMany(s.dirfd, listing('a\0', 1), 2, 1, 0, out, errnos), { code: 'ERR_INVALID_ARG_VALUE' }, 'no name left at the end');
   assert.throws(() => sys.fstatatMany(s.dirfd, listing('a\0', 1), 0, -1, 0, out, errnos), { code: 'ERR_OUT_OF_RANGE' });
   assert.throws(() => sys.fstatatMany(s.dirfd, listing('a\0', 1), 0, 1, 0, new BigUint64Array(F) as unknown as BigInt64Array, errnos), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => sys.fstatatMany(s.dirfd, listing('a\0', 1), 0, 1, 0, out, new Uint32Array(1) as unknown as Int32Array), { code: 'ERR_INVALID_ARG_TYPE' });

@@ -214,20 +214,24 @@ Napi::Value FstatatInto(const Napi::CallbackInfo& info) {
 
 // fstatatMany(dirfd, names: Buffer, start, count, flags, out: BigInt64Array, errnos: Int32Array)
 // -> undefined. fstatat of each of the `count` NUL-terminated names in `names` from byte `start`
-// (part of a readdirPacked listing), entry i's fields into out[i*kStatFields ...] and 0 into errnos[i], or
-// its errno into errnos[i] (its slots left as they were). One call per directory instead of one
+// (part of a readdirPacked listing): entry i's fields into out[i*kStatFields ...] and 0 into
+// errnos[i], or its errno into errnos[i] (its slots left as they were). One call per directory instead of one
 // per entry: on a no-change walk the per-call cost (argument checks, the JS/C++ crossing) was
 // about half of each fstatatInto. Several syscalls in one function, unlike the rest of the addon,
 // for that reason alone; per-entry errors are data, never exceptions.
 Napi::Value FstatatMany(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int dirfd = DirFdArg(info, 0);
-  if (info.Length() < 7 || !info[1].IsBuffer()) throw ArgTypeError(env, ArgName(1, "names") + " must be a Buffer");
+  if (info.Length() < 7 || !info[1].IsBuffer()) {
+    throw ArgTypeError(env, ArgName(1, "names") + " must be a Buffer");
+  }
   Napi::Buffer<char> names = info[1].As<Napi::Buffer<char>>();
   int start = IntArg(info, 2, "start");
   int count = IntArg(info, 3, "count");
   int flags = IntArg(info, 4, "flags");
-  if (start < 0 || static_cast<size_t>(start) > names.Length()) throw ArgTypeError(env, ArgName(2, "start") + " must be within names", "ERR_OUT_OF_RANGE");
+  if (start < 0 || static_cast<size_t>(start) > names.Length()) {
+    throw ArgTypeError(env, ArgName(2, "start") + " must be within names", "ERR_OUT_OF_RANGE");
+  }
   if (count < 0) throw ArgTypeError(env, ArgName(3, "count") + " must be >= 0", "ERR_OUT_OF_RANGE");
   napi_value outValue = info[5];
   napi_value errValue = info[6];
@@ -236,16 +240,27 @@ Napi::Value FstatatMany(const Napi::CallbackInfo& info) {
   size_t outLength = 0;
   void* outData = nullptr;
   CheckStatus(env, napi_is_typedarray(env, outValue, &isTypedArray));
-  if (isTypedArray) CheckStatus(env, napi_get_typedarray_info(env, outValue, &type, &outLength, &outData, nullptr, nullptr));
-  if (!isTypedArray || type != napi_bigint64_array) throw ArgTypeError(env, ArgName(5, "out") + " must be a BigInt64Array");
+  if (isTypedArray) {
+    CheckStatus(env, napi_get_typedarray_info(env, outValue, &type, &outLength, &outData, nullptr, nullptr));
+  }
+  if (!isTypedArray || type != napi_bigint64_array) {
+    throw ArgTypeError(env, ArgName(5, "out") + " must be a BigInt64Array");
+  }
   size_t errLength = 0;
   void* errData = nullptr;
   CheckStatus(env, napi_is_typedarray(env, errValue, &isTypedArray));
-  if (isTypedArray) CheckStatus(env, napi_get_typedarray_info(env, errValue, &type, &errLength, &errData, nullptr, nullptr));
-  if (!isTypedArray || type != napi_int32_array) throw ArgTypeError(env, ArgName(6, "errnos") + " must be an Int32Array");
+  if (isTypedArray) {
+    CheckStatus(env, napi_get_typedarray_info(env, errValue, &type, &errLength, &errData, nullptr, nullptr));
+  }
+  if (!isTypedArray || type != napi_int32_array) {
+    throw ArgTypeError(env, ArgName(6, "errnos") + " must be an Int32Array");
+  }
   size_t n = static_cast<size_t>(count);
   if (outLength < n * kStatFields || errLength < n) {
-    throw ArgTypeError(env, "out must hold count*" + std::to_string(static_cast<size_t>(kStatFields)) + " and errnos count elements", "ERR_INVALID_ARG_VALUE");
+    throw ArgTypeError(env,
+                       "out must hold count*" + std::to_string(static_cast<size_t>(kStatFields)) +
+                           " and errnos count elements",
+                       "ERR_INVALID_ARG_VALUE");
   }
   int64_t* out = static_cast<int64_t*>(outData);
   int32_t* errnos = static_cast<int32_t*>(errData);
@@ -255,8 +270,12 @@ Napi::Value FstatatMany(const Napi::CallbackInfo& info) {
     const char* stop = static_cast<const char*>(std::memchr(p, '\0', static_cast<size_t>(end - p)));
     size_t length = stop == nullptr ? 0 : static_cast<size_t>(stop - p);
     // One component each, as readdir gives them: never a path, "." or "..".
-    if (length == 0 || std::memchr(p, '/', length) != nullptr || (p[0] == '.' && (length == 1 || (length == 2 && p[1] == '.')))) {
-      throw ArgTypeError(env, ArgName(1, "names") + " must hold count file names (NUL-terminated, no '/', not . or ..) from start", "ERR_INVALID_ARG_VALUE");
+    bool dots = length > 0 && p[0] == '.' && (length == 1 || (length == 2 && p[1] == '.'));
+    if (length == 0 || dots || std::memchr(p, '/', length) != nullptr) {
+      throw ArgTypeError(env,
+                         ArgName(1, "names") +
+                             " must hold count file names (NUL-terminated, no '/', not . or ..) from start",
+                         "ERR_INVALID_ARG_VALUE");
     }
     struct stat st;
     if (RetryEintr([&] { return fstatat(dirfd, p, &st, flags); }) < 0) {

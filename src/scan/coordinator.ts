@@ -206,8 +206,7 @@ export class Coordinator {
     // Excluded directories point at the empty tree: it is stored before the point (the writer
     // takes requests in order), but the walk does not wait for the writer thread to be up.
     this.putTree(EMPTY_TREE).catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))));
-    const root: DirNode = { relPath: Buffer.alloc(0), parent: null, name: Buffer.alloc(0), tree: null, waiting: 0, hasDeferred: false, files: new Map(), prevSubtree: null, asBefore: false, offsetInParent: -1 };
-    root.prevSubtree = prevRootTree;
+    const root: DirNode = { relPath: Buffer.alloc(0), parent: null, name: Buffer.alloc(0), tree: null, waiting: 0, hasDeferred: false, files: new Map(), prevSubtree: prevRootTree, asBefore: false, offsetInParent: -1 };
     this.pushDirTask([root]);
     this.pump();
     await done;

@@ -57,8 +57,9 @@ async function scanDirs(ctx: WorkerContext, task: DirTask, open: OpenFiles): Pro
   const roots = task.dirs.map(() => ROOT_NOT_REACHED);
   const entryLimit = Math.min(BATCH_ENTRIES, task.entryLimit ?? BATCH_ENTRIES);
   let listed = 0;
-  // Previous trees are read ahead for the next PREFETCH directories to be scanned, in one
-  // decompression call, so the reads overlap the stat calls; each directory awaits only its own.
+  // Previous trees are read ahead for the next PREFETCH directories to be scanned (PREFETCH_BYTES
+  // at most), in one decompression call, so the reads overlap the stat calls; each directory
+  // awaits only its own.
   const unread = (q: Pending): boolean => q.prevTree === NOT_READ && q.prevTreeId !== null;
   let aheadBytes = 0; // raw bytes of trees read ahead and not yet scanned
   const readAhead = (first: Pending | null): void => {
