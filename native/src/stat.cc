@@ -74,21 +74,26 @@ void CheckStatus(Napi::Env env, napi_status status) {
   if (status != napi_ok) throw Napi::Error::New(env);
 }
 
-// The `out` argument: a BigInt64Array of at least kStatFields elements. One napi call on success.
-int64_t* StatOutArg(const Napi::CallbackInfo& info, size_t index) {
+// A typed array argument of element type `want` (`typeName` for the error): its data and length.
+void* TypedArrayArg(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type want, const char* what,
+                    const char* typeName, size_t* length) {
   napi_env env = info.Env();
-  napi_value value = info[index];
   bool isTypedArray = false;
-  CheckStatus(env, napi_is_typedarray(env, value, &isTypedArray));
   napi_typedarray_type type = napi_uint8_array;
-  size_t length = 0;
   void* data = nullptr;
+  *length = 0;
+  CheckStatus(env, napi_is_typedarray(env, info[index], &isTypedArray));
   if (isTypedArray) {
-    CheckStatus(env, napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr));
+    CheckStatus(env, napi_get_typedarray_info(env, info[index], &type, length, &data, nullptr, nullptr));
   }
-  if (!isTypedArray || type != napi_bigint64_array) {
-    throw ArgTypeError(info.Env(), ArgName(index, "out") + " must be a BigInt64Array");
-  }
+  if (!isTypedArray || type != want) throw ArgTypeError(info.Env(), ArgName(index, what) + " must be " + typeName);
+  return data;
+}
+
+// The `out` argument: a BigInt64Array of at least kStatFields elements.
+int64_t* StatOutArg(const Napi::CallbackInfo& info, size_t index) {
+  size_t length = 0;
+  void* data = TypedArrayArg(info, index, napi_bigint64_array, "out", "a BigInt64Array", &length);
   if (length < kStatFields || data == nullptr) {
     throw ArgTypeError(info.Env(),
                        ArgName(index, "out") + " must have at least " +
@@ -233,28 +238,10 @@ Napi::Value FstatatMany(const Napi::CallbackInfo& info) {
     throw ArgTypeError(env, ArgName(2, "start") + " must be within names", "ERR_OUT_OF_RANGE");
   }
   if (count < 0) throw ArgTypeError(env, ArgName(3, "count") + " must be >= 0", "ERR_OUT_OF_RANGE");
-  napi_value outValue = info[5];
-  napi_value errValue = info[6];
-  bool isTypedArray = false;
-  napi_typedarray_type type = napi_uint8_array;
   size_t outLength = 0;
-  void* outData = nullptr;
-  CheckStatus(env, napi_is_typedarray(env, outValue, &isTypedArray));
-  if (isTypedArray) {
-    CheckStatus(env, napi_get_typedarray_info(env, outValue, &type, &outLength, &outData, nullptr, nullptr));
-  }
-  if (!isTypedArray || type != napi_bigint64_array) {
-    throw ArgTypeError(env, ArgName(5, "out") + " must be a BigInt64Array");
-  }
   size_t errLength = 0;
-  void* errData = nullptr;
-  CheckStatus(env, napi_is_typedarray(env, errValue, &isTypedArray));
-  if (isTypedArray) {
-    CheckStatus(env, napi_get_typedarray_info(env, errValue, &type, &errLength, &errData, nullptr, nullptr));
-  }
-  if (!isTypedArray || type != napi_int32_array) {
-    throw ArgTypeError(env, ArgName(6, "errnos") + " must be an Int32Array");
-  }
+  void* outData = TypedArrayArg(info, 5, napi_bigint64_array, "out", "a BigInt64Array", &outLength);
+  void* errData = TypedArrayArg(info, 6, napi_int32_array, "errnos", "an Int32Array", &errLength);
   size_t n = static_cast<size_t>(count);
   if (outLength < n * kStatFields || errLength < n) {
     throw ArgTypeError(env,
