@@ -5,9 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { GC_PACE_BYTES } from '../src/cli/gc-pacer.js';
+import { GC_PACE_BYTES } from '../src/repo/gc-pacer.js';
 
-const dist = fileURLToPath(new URL('../src/cli/', import.meta.url));
+const cliDir = fileURLToPath(new URL('../src/cli/', import.meta.url));
+const repoDir = fileURLToPath(new URL('../src/repo/', import.meta.url));
 
 /**
  * Drops 64 buffers of 1 MiB in a worker thread. Returns the full collections counted and the most
@@ -16,12 +17,12 @@ const dist = fileURLToPath(new URL('../src/cli/', import.meta.url));
  */
 function run(paced: boolean): { fullCollections: number; peakMiB: number } {
   const script = `
-    import '${dist}v8-tuning.js';
+    import '${cliDir}v8-tuning.js';
     import { Worker } from 'node:worker_threads';
     const w = new Worker(\`
       import { parentPort } from 'node:worker_threads';
       import { PerformanceObserver, constants } from 'node:perf_hooks';
-      import { dropped } from '${dist}gc-pacer.js';
+      import { dropped } from '${repoDir}gc-pacer.js';
       let full = 0;
       new PerformanceObserver((list) => {
         for (const e of list.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) full++;

@@ -14,6 +14,6 @@ import v8 from 'node:v8';
 
 v8.setFlagsFromString('--max-inlined-bytecode-size-cumulative=300');
 
-// Lets threads collect dead buffers themselves (src/cli/gc-pacer.ts). Not a GC behaviour flag: it
+// Lets threads collect dead buffers themselves (src/repo/gc-pacer.ts). Not a GC behaviour flag: it
 // only installs a gc() function in contexts created from now on (every worker thread's).
 v8.setFlagsFromString('--expose-gc');

@@ -11,7 +11,7 @@ import { indexTable } from './index-file.js';
 import { decompressPayload } from './compression.js';
 import { PackWriter } from './pack-writer.js';
 import { storeBundle } from './store-bundle.js';
-import { dropped } from '../cli/gc-pacer.js';
+import { dropped } from './gc-pacer.js';
 import type { WriterInit, WriterReply, WriterRequest } from './writer-protocol.js';
 
 const init = workerData as WriterInit;

@@ -15,7 +15,7 @@ import { EMPTY_TREE } from '../repo/empty-tree.js';
 import type { RepoWriter } from '../repo/repo-writer.js';
 import { WORKER_HEAP_LIMITS, workerExecArgv } from '../repo/worker-options.js';
 import { PreviousChunkList } from '../worker/previous-chunks.js';
-import { dropped } from '../cli/gc-pacer.js';
+import { dropped } from '../repo/gc-pacer.js';
 import { MAX_READ_ATTEMPTS, ROOT_FAILED, SEGMENT_BYTES, GROUP_BYTES, GROUP_FILES, GROUP_FILE_MAX, addStats, emptyStats, type DeferredFile, type DirResult, type FileGroupResult, type FileResult, type FileResume, type ScanResult, type ScanTask, type ScanWorkerInit, type TaskStats } from '../worker/protocol.js';
 
 export interface ScanProgress {

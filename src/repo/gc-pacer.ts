@@ -1,4 +1,5 @@
-// Collects a thread's garbage once it has let go of many large buffers.
+// Collects a thread's garbage once it has let go of many large buffers (the coordinator on the
+// main thread and the writer thread; here in repo/ because both use it, and nothing imports cli/).
 //
 // V8 frees a dead Buffer's memory only when it collects the small object that holds it, and it
 // starts a collection for such ("external") memory only after tens of MiB more of it since the
