@@ -313,6 +313,10 @@ test("the writer's index keeps ids alone for what it need not read: trees locata
     assert.equal(index.has(blobId(Buffer.from('never stored'))), false);
     assert.equal(index.size, trees.length + 1 + data.length + 1);
     assert.throws(() => index.locate(blobId(data[7]!)), /keeps only its id/);
+    // rawLength (read-ahead sizing): a locatable row's, null for an id alone or a missing blob.
+    assert.equal(index.rawLength(blobId(trees[2]!)), trees[2]!.length);
+    assert.equal(index.rawLength(blobId(data[7]!)), null);
+    assert.equal(index.rawLength(blobId(Buffer.from('never stored'))), null);
 
     // A pack sealed during the run joins the same way (the writer thread's onSeal).
     const table = indexTable(fs.readFileSync(repo.store.path(`index/${mixedPack}.idx`)), mixedPack);

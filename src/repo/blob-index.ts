@@ -11,7 +11,7 @@
 // blobs cost 32 MB instead of 88, and has() answers the same.
 import { BlobKind } from '../model/blob-id.js';
 import { SnapError } from '../model/errors.js';
-import { INDEX_ENTRY_BYTES, firstRowKind, readIndexEntry, readIndexRows, splitRows, type IndexEntry } from './index-file.js';
+import { INDEX_ENTRY_BYTES, firstRowKind, readIndexEntry, readIndexRows, readRawLength, splitRows, type IndexEntry } from './index-file.js';
 import type { LocalStore } from './local-store.js';
 
 export interface BlobLocation extends IndexEntry {
@@ -174,6 +174,17 @@ export class BlobIndex {
 
   has(id: Uint8Array): boolean {
     return this.slots[this.slotOf(id)] !== 0;
+  }
+
+  /**
+   * The blob's raw length if this index has its row (null otherwise; unlike locate(), a miss loads
+   * nothing more). For sizing reads ahead of time: no entry object is made.
+   */
+  rawLength(id: Uint8Array): number | null {
+    const v = this.slots[this.slotOf(id)]!;
+    if (v === 0) return null;
+    const p = this.packOf(v - 1);
+    return this.strides[p] === INDEX_ENTRY_BYTES ? readRawLength(this.tables[p]!, v - 1 - this.firstRow[p]!) : null;
   }
 
   locate(id: Uint8Array): BlobLocation {

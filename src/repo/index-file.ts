@@ -94,9 +94,14 @@ export function readIndexEntry(table: Buffer, i: number): IndexEntry {
     compression: table.readUInt8(o + 33) as Compression,
     offset: Number(table.readBigUInt64LE(o + 36)),
     recordLength: table.readUInt32LE(o + 44),
-    rawLength: Number(table.readBigUInt64LE(o + 48)),
+    rawLength: readRawLength(table, i),
     base: Buffer.from(table.subarray(o + 56, o + 88)),
   };
+}
+
+/** Row i's raw length alone, read in place (no entry object, no copies of its id and base). */
+export function readRawLength(table: Buffer, i: number): number {
+  return Number(table.readBigUInt64LE(i * INDEX_ENTRY_BYTES + 48));
 }
 
 /**

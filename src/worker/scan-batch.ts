@@ -66,7 +66,7 @@ async function scanDirs(ctx: WorkerContext, task: DirTask, open: OpenFiles): Pro
     const window: Pending[] = [];
     let bytes = 0;
     const add = (q: Pending): boolean => {
-      q.treeBytes = ctx.treeSize(Buffer.from(q.prevTreeId!));
+      q.treeBytes = ctx.treeSize(q.prevTreeId!);
       if (window.length > 0 && aheadBytes + bytes + q.treeBytes > PREFETCH_BYTES) return false;
       bytes += q.treeBytes;
       window.push(q);
@@ -76,6 +76,7 @@ async function scanDirs(ctx: WorkerContext, task: DirTask, open: OpenFiles): Pro
     for (let i = stack.length - 1; i >= Math.max(0, stack.length - PREFETCH); i--) if (unread(stack[i]!) && !add(stack[i]!)) break;
     if (window.length === 0) return;
     aheadBytes += bytes;
+    // Copies: a read ahead that is never awaited may finish after the parts' buffers have moved.
     const trees = ctx.readTrees(window.map((q) => Buffer.from(q.prevTreeId!)), open);
     window.forEach((q, i) => {
       q.prevTree = trees[i]!;

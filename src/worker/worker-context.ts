@@ -60,12 +60,8 @@ export class WorkerContext {
   }
 
   /** Raw length of a previous tree, from the index (0 if the index lacks it: its read will say so). */
-  treeSize(id: Buffer): number {
-    try {
-      return this.treeReader().index.locate(id).rawLength;
-    } catch {
-      return 0;
-    }
+  treeSize(id: Uint8Array): number {
+    return this.treeReader().index.rawLength(id) ?? 0;
   }
 
   /**
