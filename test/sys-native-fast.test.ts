@@ -408,3 +408,32 @@ test('fstatatMany: refuses names that are not one component, short arrays and ba
   sys.fstatatMany(s.dirfd, listing('a\0', 1), 0, 1, 0, out, errnos);
   assert.equal(errnos[0], 0);
 });
+
+test('statFromSlots: the object fstat gives, from slot 0 or an fstatatMany entry; dev/ino/rdev unsigned', (t) => {
+  const s = scratch(t, 'sys-native-fast-');
+  const fd = createFile(s, 'file', 'hello world');
+  native.mkdirat(s.dirfd, 'dir', 0o750);
+  const { devMajor: _dM, devMinor: _dm, ...expected } = native.fstat(fd);
+  const slots = new BigInt64Array(STAT_FIELD_COUNT);
+  sys.fstatInto(fd, slots);
+  assert.deepEqual(sys.statFromSlots(slots), expected);
+
+  const listing = sys.readdirPacked(s.dirfd);
+  const F = STAT_FIELD_COUNT;
+  const many = new BigInt64Array(F * 2);
+  sys.fstatatMany(s.dirfd, listing, 0, 2, C.AT_SYMLINK_NOFOLLOW, many, new Int32Array(2));
+  unpack(listing).forEach((e, i) => {
+    const { devMajor: _a, devMinor: _b, ...want } = native.fstatat(s.dirfd, e.name, C.AT_SYMLINK_NOFOLLOW);
+    assert.deepEqual(sys.statFromSlots(many, i * F), want, e.name.toString('latin1'));
+  });
+
+  // The kernel's unsigned 64-bit fields come back unsigned even with the top bit set.
+  slots[STAT_FIELDS.ino] = -2n;
+  slots[STAT_FIELDS.dev] = -1n;
+  slots[STAT_FIELDS.rdev] = -3n;
+  const big = sys.statFromSlots(slots);
+  assert.equal(big.ino, 2n ** 64n - 2n);
+  assert.equal(big.dev, 2n ** 64n - 1n);
+  assert.equal(big.rdev, 2n ** 64n - 3n);
+  assert.equal(big.size, 11n, 'signed fields as they are');
+});

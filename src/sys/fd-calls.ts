@@ -1,7 +1,7 @@
 // fd-calls.ts - validated wrappers for calls on an already open fd: close, fstat, times, mode and
 // owner, sparse-file seeking, space management, durability, positional writes, locks and inode
 // flags. Offsets and lengths are JS numbers, so they are limited to 2^53-1 bytes (8 PiB).
-import { native, type NativeStat } from './native.js';
+import { native, STAT_FIELD_COUNT, STAT_FIELDS, type NativeStat } from './native.js';
 import { sysError } from './sys-error.js';
 import { assertBigInt, assertBits, assertBuffer, assertFd, assertId, assertMode, assertOffset } from './validate.js';
 
@@ -109,8 +109,13 @@ export function flock(fd: number, operation: number): void {
  * something else entirely. Like chattr/lsattr (e2fsprogs), only regular files and directories
  * are asked; anything else is EOPNOTSUPP.
  */
+/** Scratch for assertFlagsTarget's fstat: read back at once, so one array serves every call. */
+const typeSlots = new BigInt64Array(STAT_FIELD_COUNT);
+
 function assertFlagsTarget(fd: number, syscall: string): void {
-  const type = Number(native.fstat(fd).mode) & C.S_IFMT;
+  // fstatInto, not fstat: a snapshot reads every file's flags, and fstat's object costs more.
+  native.fstatInto(fd, typeSlots);
+  const type = Number(typeSlots[STAT_FIELDS.mode]) & C.S_IFMT;
   if (type !== C.S_IFREG && type !== C.S_IFDIR) throw sysError('EOPNOTSUPP', syscall);
 }
 

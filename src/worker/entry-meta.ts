@@ -2,14 +2,14 @@
 // through the open fd when there is one (files, dirs), else relative to the directory fd via
 // /proc/self/fd (symlinks, devices, FIFOs), so paths longer than PATH_MAX work.
 import * as sys from '../sys/index.js';
-import type { NativeStat } from '../sys/index.js';
+import type { SlotStat } from '../sys/index.js';
 import { type Entry, EntryType, FS_MIRROR_XATTRS, type Xattr } from '../model/entry.js';
 import { errnoCode } from '../model/errors.js';
 
 const NO_XATTR_SUPPORT = new Set(['ENOTSUP', 'EOPNOTSUPP', 'ENODATA']);
 const NO_FLAGS_SUPPORT = new Set(['ENOTTY', 'ENOTSUP', 'EOPNOTSUPP', 'EINVAL', 'ENOSYS']);
 
-export function entryFromStat(name: Buffer, type: EntryType, st: NativeStat): Entry {
+export function entryFromStat(name: Buffer, type: EntryType, st: SlotStat): Entry {
   const isDev = type === EntryType.CharDev || type === EntryType.BlockDev;
   return {
     name,
@@ -82,6 +82,11 @@ export function fsFlagsOfFd(fd: number): number {
 }
 
 /** The (ino, size, mtime, ctime) tuple that says a file did not change between two stats. */
-export function identityOf(st: NativeStat): string {
+export function identityOf(st: SlotStat): string {
   return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+/** identityOf(a) === identityOf(b), without building the strings (a small file's read checks it). */
+export function sameIdentity(a: SlotStat, b: SlotStat): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }

@@ -6,7 +6,7 @@ import { type Entry, EntryFlag, EntryType, entryTypeFromMode } from '../model/en
 import type { BlobSink } from './blob-sink.js';
 import type { PreviousChunks } from './previous-chunks.js';
 import { dataExtents, readChunks } from './file-content.js';
-import { entryFromStat, fsFlagsOfFd, identityOf, xattrsOfFd } from './entry-meta.js';
+import { entryFromStat, fsFlagsOfFd, sameIdentity, xattrsOfFd } from './entry-meta.js';
 import { MAX_READ_ATTEMPTS, type TaskStats } from './protocol.js';
 import type { WorkerContext } from './worker-context.js';
 
@@ -31,7 +31,7 @@ export async function readFileEntry(
     const fd = ctx.openFile(dirfd, name);
     if (fd === null) return 'gone';
     try {
-      const st = sys.fstat(fd);
+      const st = ctx.fstat(fd);
       if (entryTypeFromMode(Number(st.mode)) !== EntryType.File) return 'gone';
       if (Number(st.size) > maxSize) return 'defer';
       const entry = entryFromStat(name, EntryType.File, st);
@@ -46,8 +46,7 @@ export async function readFileEntry(
       stats.filesRead++;
       stats.bytesRead += bytesRead;
       await ctx.afterRead(Buffer.from(path, 'latin1').toString());
-      const after = sys.fstat(fd);
-      if (identityOf(after) === identityOf(st)) return entry;
+      if (sameIdentity(ctx.fstat(fd), st)) return entry;
       if (attempt >= MAX_READ_ATTEMPTS) {
         entry.flags |= EntryFlag.ChangedWhileRead;
         stats.changedWhileRead++;

@@ -3,7 +3,6 @@
 // files (open O_NOFOLLOW|O_NOATIME, metadata from fstat of the same fd) within the batch's byte
 // budget; larger files are deferred to file tasks so a task's memory stays bounded.
 import * as sys from '../sys/index.js';
-import type { NativeStat } from '../sys/index.js';
 import { type Entry, EntryFlag, EntryType, entryTypeFromMode } from '../model/entry.js';
 import { errnoCode } from '../model/errors.js';
 import { decodeTree, encodeTreeWithOffsets } from '../repo/tree-codec.js';
@@ -33,32 +32,7 @@ export interface ScannedDir {
   warnings: string[];
 }
 
-const F = sys.STAT_FIELDS;
-
-/** The fields the walk uses, read out of fstatatInto's slots (dev, ino, rdev are unsigned). */
-function statFromSlots(v: BigInt64Array): NativeStat {
-  return {
-    dev: BigInt.asUintN(64, v[F.dev]!),
-    ino: BigInt.asUintN(64, v[F.ino]!),
-    mode: v[F.mode]!,
-    nlink: v[F.nlink]!,
-    uid: v[F.uid]!,
-    gid: v[F.gid]!,
-    rdev: BigInt.asUintN(64, v[F.rdev]!),
-    size: v[F.size]!,
-    blksize: v[F.blksize]!,
-    blocks: v[F.blocks]!,
-    atimeNs: v[F.atimeNs]!,
-    mtimeNs: v[F.mtimeNs]!,
-    ctimeNs: v[F.ctimeNs]!,
-    rdevMajor: Number(v[F.rdevMajor]),
-    rdevMinor: Number(v[F.rdevMinor]),
-    devMajor: 0,
-    devMinor: 0,
-  };
-}
-
-function sameInode(prev: Entry | undefined, type: EntryType, st: NativeStat): boolean {
+function sameInode(prev: Entry | undefined, type: EntryType, st: sys.SlotStat): boolean {
   return (
     prev !== undefined &&
     prev.type === type &&
@@ -101,10 +75,10 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
       o = end + 1;
       const latinName = name.toString('latin1');
       const path = `${dirPath}/${latinName}`;
-      let st: NativeStat;
+      let st: sys.SlotStat;
       try {
         sys.fstatatInto(dirfd, name, sys.constants.AT_SYMLINK_NOFOLLOW, ctx.statSlots);
-        st = statFromSlots(ctx.statSlots);
+        st = sys.statFromSlots(ctx.statSlots);
       } catch (err) {
         if (errnoCode(err) === 'ENOENT') continue; // deleted since the listing
         throw err;

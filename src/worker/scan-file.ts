@@ -30,7 +30,7 @@ export async function scanFileSegment(ctx: WorkerContext, task: FileTask): Promi
   }
   if (fd === null) return { ...gone(), restart: true };
   try {
-    const st = sys.fstat(fd);
+    const st = ctx.fstat(fd);
     if (entryTypeFromMode(Number(st.mode)) !== EntryType.File) return { ...gone(), restart: true };
     let entryTree: Uint8Array | null = null;
     let resume = task.resume;
@@ -68,7 +68,7 @@ export async function scanFileSegment(ctx: WorkerContext, task: FileTask): Promi
       stats,
       warnings,
     };
-    const after = identityOf(sys.fstat(fd));
+    const after = identityOf(ctx.fstat(fd));
     if (after !== resume.identity) {
       if (task.attempt + 1 < MAX_READ_ATTEMPTS) return { ...result, restart: true };
       result.changed = true;

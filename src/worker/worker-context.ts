@@ -100,6 +100,12 @@ export class WorkerContext {
     }
   }
 
+  /** fstat of an open fd through statSlots (as an object at once, so a later call may reuse them). */
+  fstat(fd: number): sys.SlotStat {
+    sys.fstatInto(fd, this.statSlots);
+    return sys.statFromSlots(this.statSlots);
+  }
+
   /** Test hooks only: lets race tests act while a file's read is in progress. */
   async afterRead(path: string): Promise<void> {
     if (this.readSignal) fs.appendFileSync(this.readSignal, `${path}\n`);
