@@ -43,3 +43,67 @@ test('the cut does not depend on how much lookahead past max is given', () => {
   const data = randomBytes(8 * 1024 * 1024);
   assert.equal(c.cut(data, 0, DEFAULT_CHUNKER.max), c.cut(data, 0, data.length));
 });
+
+// The cut function as docs/FORMAT.md states it, one byte at a time: the chunker's unrolled loop
+// must cut exactly here, or points written by other builds would stop sharing chunks.
+function referenceCut(p: typeof DEFAULT_CHUNKER, buf: Uint8Array, start: number, len: number): number {
+  const gear: number[] = [];
+  let x = p.seed >>> 0 || 1;
+  for (let k = 0; k < 256; k++) {
+    x = (x ^ (x << 13)) >>> 0;
+    x = (x ^ (x >>> 17)) >>> 0;
+    x = (x ^ (x << 5)) >>> 0;
+    gear.push(x);
+  }
+  const bits = Math.round(Math.log2(p.avg));
+  const topBits = (n: number): number => (0xffffffff - (2 ** (32 - n) - 1)) >>> 0;
+  if (len <= p.min) return len;
+  let h = 0;
+  for (let i = p.min; i < Math.min(len, p.max); i++) {
+    h = ((h * 2 + gear[buf[start + i]!]!) % 2 ** 32) >>> 0;
+    const mask = i < p.avg ? topBits(bits + 2) : topBits(bits - 2);
+    if ((h & mask) >>> 0 === 0) return i + 1;
+  }
+  return Math.min(len, p.max);
+}
+
+test('cuts are the byte-at-a-time definition\'s, at every offset modulo the unrolling, in both phases', () => {
+  // Small chunks, so one buffer gives hundreds of cuts: before and after avg, at max, at the end.
+  const params = { min: 64, avg: 256, max: 1024, seed: 7 };
+  const c = new Chunker(params);
+  const data = randomBytes(512 * 1024);
+  const ends = new Set<number>();
+  let hard = 0;
+  let easy = 0;
+  let atMax = 0;
+  for (let pos = 0; pos < data.length; ) {
+    const len = c.cut(data, pos, data.length - pos);
+    assert.equal(len, referenceCut(params, data, pos, data.length - pos), `cut at ${pos}`);
+    // Given one byte less, the cutting byte is out of reach: no byte past `len` is ever read.
+    if (len > params.min + 1) assert.equal(c.cut(data, pos, len - 1), len - 1, `cut at ${pos} short by one`);
+    if (len < params.avg) hard++;
+    else if (len < params.max) easy++;
+    else atMax++;
+    ends.add(len % 8);
+    pos += len;
+  }
+  assert.equal(ends.size, 8, 'cuts end at every offset modulo 8');
+  assert.ok(hard > 50 && easy > 50, `cuts in both phases (${hard} hard, ${easy} easy, ${atMax} at max)`);
+  // Lengths that end the data inside an iteration of eight, around min, avg and max, any start.
+  for (const start of [0, 1, 5, 4099]) {
+    for (let len = 60; len < 1100; len += 13) {
+      assert.equal(c.cut(data, start, len), referenceCut(params, data, start, len), `start ${start} len ${len}`);
+    }
+  }
+  // A run of zero bytes hashes to a fixed point: only max ends the chunk (or the data).
+  const zeros = new Uint8Array(5000);
+  assert.equal(c.cut(zeros, 3, 4000), referenceCut(params, zeros, 3, 4000));
+  // The default parameters on real-sized data.
+  const big = randomBytes(6 * 1024 * 1024);
+  const d = new Chunker();
+  for (let pos = 0; pos < big.length; ) {
+    const len = d.cut(big, pos, big.length - pos);
+    assert.equal(len, referenceCut(DEFAULT_CHUNKER, big, pos, big.length - pos), `default cut at ${pos}`);
+    pos += len;
+  }
+});

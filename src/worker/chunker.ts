@@ -63,15 +63,32 @@ export class Chunker {
     const gear = this.gear;
     let h = 0;
     let i = start + min;
-    const maskHard = this.maskHard;
-    for (; i < normal; i++) {
-      h = ((h << 1) + gear[buf[i]!]!) | 0;
-      if ((h & maskHard) === 0) return i + 1 - start;
-    }
-    const maskEasy = this.maskEasy;
-    for (; i < end; i++) {
-      h = ((h << 1) + gear[buf[i]!]!) | 0;
-      if ((h & maskEasy) === 0) return i + 1 - start;
+    // Up to `normal` with the hard mask, then up to `end` with the easy one. Eight bytes per
+    // iteration, each still tested: V8 does not unroll, and this loop runs over every byte of
+    // every large file read (1.7 vs 0.9 GB/s in bench/kernels). Cuts are the byte-wise loop's.
+    for (let phase = 0, limit = normal, mask = this.maskHard; phase < 2; phase++, limit = end, mask = this.maskEasy) {
+      for (const stop = limit - 7; i < stop; i += 8) {
+        h = ((h << 1) + gear[buf[i]!]!) | 0;
+        if ((h & mask) === 0) return i + 1 - start;
+        h = ((h << 1) + gear[buf[i + 1]!]!) | 0;
+        if ((h & mask) === 0) return i + 2 - start;
+        h = ((h << 1) + gear[buf[i + 2]!]!) | 0;
+        if ((h & mask) === 0) return i + 3 - start;
+        h = ((h << 1) + gear[buf[i + 3]!]!) | 0;
+        if ((h & mask) === 0) return i + 4 - start;
+        h = ((h << 1) + gear[buf[i + 4]!]!) | 0;
+        if ((h & mask) === 0) return i + 5 - start;
+        h = ((h << 1) + gear[buf[i + 5]!]!) | 0;
+        if ((h & mask) === 0) return i + 6 - start;
+        h = ((h << 1) + gear[buf[i + 6]!]!) | 0;
+        if ((h & mask) === 0) return i + 7 - start;
+        h = ((h << 1) + gear[buf[i + 7]!]!) | 0;
+        if ((h & mask) === 0) return i + 8 - start;
+      }
+      for (; i < limit; i++) {
+        h = ((h << 1) + gear[buf[i]!]!) | 0;
+        if ((h & mask) === 0) return i + 1 - start;
+      }
     }
     return end - start;
   }
