@@ -37,6 +37,7 @@ constexpr Entry kFunctions[] = {
     {"fstatInto", FstatInto},     {"readdirPacked", ReaddirPacked},
     {"fstatatMany", FstatatMany},
     {"limitMallocArenas", LimitMallocArenas},
+    {"releaseArrayBuffer", ReleaseArrayBuffer},
 };
 
 }  // namespace

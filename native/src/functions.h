@@ -8,6 +8,7 @@ namespace restore_native {
 
 // malloc.cc
 Napi::Value LimitMallocArenas(const Napi::CallbackInfo& info);
+Napi::Value ReleaseArrayBuffer(const Napi::CallbackInfo& info);
 
 // xattr.cc
 Napi::Value LGetXattr(const Napi::CallbackInfo& info);

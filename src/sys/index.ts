@@ -48,3 +48,16 @@ export const constants = native.constants;
 export function limitMallocArenas(n: number): boolean {
   return native.limitMallocArenas(n);
 }
+
+/**
+ * Frees `ab`'s memory now instead of at some later garbage collection: it is detached, and every
+ * view of it reads as empty from then on. Only for a buffer the caller owns whole (one that came
+ * in a message, one it allocated itself). Buffers up to Buffer.poolSize are left to the collector
+ * (returns 0): Node cuts small Buffers out of one shared pool, which must never be detached.
+ * Returns the bytes freed.
+ */
+export function releaseArrayBuffer(ab: ArrayBuffer): number {
+  if (!(ab instanceof ArrayBuffer)) throw new TypeError('releaseArrayBuffer: expected an ArrayBuffer');
+  if (ab.byteLength <= Buffer.poolSize) return 0;
+  return native.releaseArrayBuffer(ab);
+}

@@ -171,6 +171,8 @@ export interface NativeAddon {
   readdirPacked(dirfd: number): PackedDir;
   /** mallopt(M_ARENA_MAX, n); true when glibc took it. */
   limitMallocArenas(n: number): boolean;
+  /** Detaches `ab` (its memory is freed now); returns the bytes it held. */
+  releaseArrayBuffer(ab: ArrayBuffer): number;
   // open.cc
   openat(dirfd: number, name: PathArg, flags: number, mode: number): number;
   openat2(dirfd: number, path: PathArg, flags: number, mode: number, resolve: number): number;
