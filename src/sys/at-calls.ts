@@ -292,6 +292,11 @@ export function fstatInto(fd: number, out: BigInt64Array): void {
   native.fstatInto(fd, out);
 }
 
+/** An unsigned kernel field (dev, ino, rdev) from its slot; asUintN only for the rare top-bit-set value. */
+export function unsignedSlot(value: bigint): bigint {
+  return value < 0n ? BigInt.asUintN(64, value) : value;
+}
+
 /** A stat read out of fstatatInto/fstatInto slots: every field but the split device numbers. */
 export type SlotStat = Omit<NativeStat, 'devMajor' | 'devMinor'>;
 
@@ -304,13 +309,13 @@ const F = STAT_FIELDS;
  */
 export function statFromSlots(v: BigInt64Array, base = 0): SlotStat {
   return {
-    dev: BigInt.asUintN(64, v[base + F.dev]!),
-    ino: BigInt.asUintN(64, v[base + F.ino]!),
+    dev: unsignedSlot(v[base + F.dev]!),
+    ino: unsignedSlot(v[base + F.ino]!),
     mode: v[base + F.mode]!,
     nlink: v[base + F.nlink]!,
     uid: v[base + F.uid]!,
     gid: v[base + F.gid]!,
-    rdev: BigInt.asUintN(64, v[base + F.rdev]!),
+    rdev: unsignedSlot(v[base + F.rdev]!),
     size: v[base + F.size]!,
     blksize: v[base + F.blksize]!,
     blocks: v[base + F.blocks]!,

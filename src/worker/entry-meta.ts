@@ -86,7 +86,12 @@ export function identityOf(st: SlotStat): string {
   return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
-/** identityOf(a) === identityOf(b), without building the strings (a small file's read checks it). */
-export function sameIdentity(a: SlotStat, b: SlotStat): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+const F = sys.STAT_FIELDS;
+
+/**
+ * Whether stat slots (fstatInto) show `st`'s identity, as identityOf compares it: read in place,
+ * without a stat object or strings (every file read is checked so once it has been read).
+ */
+export function slotsHaveIdentity(slots: BigInt64Array, st: SlotStat): boolean {
+  return sys.unsignedSlot(slots[F.ino]!) === st.ino && slots[F.size] === st.size && slots[F.mtimeNs] === st.mtimeNs && slots[F.ctimeNs] === st.ctimeNs;
 }

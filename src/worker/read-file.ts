@@ -6,7 +6,7 @@ import { type Entry, EntryFlag, EntryType, entryTypeFromMode } from '../model/en
 import type { BlobSink } from './blob-sink.js';
 import type { PreviousChunks } from './previous-chunks.js';
 import { dataExtents, readChunks } from './file-content.js';
-import { entryFromStat, fsFlagsOfFd, sameIdentity, xattrsOfFd } from './entry-meta.js';
+import { entryFromStat, fsFlagsOfFd, xattrsOfFd } from './entry-meta.js';
 import { MAX_READ_ATTEMPTS, type TaskStats } from './protocol.js';
 import type { WorkerContext } from './worker-context.js';
 
@@ -46,7 +46,7 @@ export async function readFileEntry(
       stats.filesRead++;
       stats.bytesRead += bytesRead;
       await ctx.afterRead(Buffer.from(path, 'latin1').toString());
-      if (sameIdentity(ctx.fstat(fd), st)) return entry;
+      if (ctx.unchangedSince(fd, st)) return entry;
       if (attempt >= MAX_READ_ATTEMPTS) {
         entry.flags |= EntryFlag.ChangedWhileRead;
         stats.changedWhileRead++;

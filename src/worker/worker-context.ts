@@ -6,6 +6,7 @@ import * as sys from '../sys/index.js';
 import { errnoCode } from '../model/errors.js';
 import { ExclusionRules } from '../scan/exclusions.js';
 import { Chunker } from './chunker.js';
+import { slotsHaveIdentity } from './entry-meta.js';
 import { Repository } from '../repo/repository.js';
 import type { BlobReader } from '../repo/blob-reader.js';
 import type { OpenFiles } from '../repo/open-files.js';
@@ -104,6 +105,12 @@ export class WorkerContext {
   fstat(fd: number): sys.SlotStat {
     sys.fstatInto(fd, this.statSlots);
     return sys.statFromSlots(this.statSlots);
+  }
+
+  /** Whether the open fd's inode still has `st`'s identity (ino, size, mtime, ctime). */
+  unchangedSince(fd: number, st: sys.SlotStat): boolean {
+    sys.fstatInto(fd, this.statSlots);
+    return slotsHaveIdentity(this.statSlots, st);
   }
 
   /** Test hooks only: lets race tests act while a file's read is in progress. */
