@@ -17,6 +17,7 @@ import { decodeRecord, encodeRecordHeader, Compression, PACK_MAGIC } from '../sr
 import { createHash } from 'node:crypto';
 import { ZERO_ID } from '../src/model/blob-id.js';
 import { encodeIndex, indexTable, INDEX_ENTRY_BYTES, readIndexEntry, readIndexRows } from '../src/repo/index-file.js';
+import { BlobIndex } from '../src/repo/blob-index.js';
 
 function entry(name: Buffer | string, type: EntryType, extra: Partial<Entry> = {}): Entry {
   return {
@@ -387,10 +388,44 @@ test('an index is sorted by whole id, ids that share their first bytes included,
   const entries = Array.from({ length: 3000 }, (_, i) => {
     const id = randomBytes(32);
     if (i % 100 === 0) id.writeUInt32BE(0xdeadbeef, 0); // ties on the first four bytes
-    return { id, kind: (i % 4) as BlobKind, compression: (i % 2) as Compression, offset: i * 1000 + 8, recordLength: 96 + i, rawLength: 2 ** 40 + i, base: i % 3 ? Buffer.alloc(32) : randomBytes(32) };
+    return { id, kind: (i % 4) as BlobKind, compression: (i % 2) as Compression, offset: i * 1000 + 8 + (i % 5 === 0 ? 2 ** 35 : 0), recordLength: 96 + i, rawLength: 2 ** 40 + i, base: i % 3 ? Buffer.alloc(32) : randomBytes(32) };
   });
   const table = indexTable(encodeIndex(entries), 'test');
   assert.equal(table.length, entries.length * INDEX_ENTRY_BYTES);
   const sorted = [...entries].sort((a, b) => Buffer.compare(a.id, b.id));
   sorted.forEach((e, i) => assert.deepEqual(readIndexEntry(table, i), e));
+});
+
+test('the blob index finds every id and no other when ids share their slot bytes, their tag byte or both', () => {
+  // Bytes 0..3 choose the home slot, byte 4 is the tag compared before the row: ids are made to
+  // share either, both, or neither, so probes pass full slots, equal tags and unequal rows.
+  const make = (i: number): Buffer => {
+    const id = randomBytes(32);
+    if (i % 3 === 0) id.writeUInt32LE(0x01020304, 0);
+    if (i % 4 === 0) id[4] = 0x55;
+    return id;
+  };
+  const packs = [0, 1, 2].map((p) => Array.from({ length: 2000 }, (_, i) => make(p * 2000 + i)));
+  const again = Buffer.from(packs[0]![17]!); // stored twice: the first pack's row is the one kept
+  packs[2]!.push(again);
+  const index = new BlobIndex();
+  packs.forEach((ids, p) => {
+    const entries = ids.map((id, i) => ({ id, kind: BlobKind.Data, compression: Compression.None, offset: 8 + i * 100, recordLength: 100, rawLength: p * 10000 + i, base: ZERO_ID }));
+    index.addPack(`pack${p}`, indexTable(encodeIndex(entries), `pack${p}`));
+  });
+  assert.equal(index.size, 6000, 'the duplicate counted once');
+  packs.forEach((ids, p) => {
+    ids.forEach((id, i) => {
+      assert.equal(index.has(id), true);
+      if (id !== again) assert.equal(index.rawLength(id), p * 10000 + i);
+    });
+  });
+  assert.equal(index.locate(again).packId, 'pack0');
+  for (let i = 0; i < 3000; i++) {
+    // Absent ids equal to a stored one in bytes 0..4 (slot and tag) and differing after, at either end.
+    const id = Buffer.from(packs[i % 3]![i % 2000]!);
+    id[i % 2 ? 31 : 5]! ^= 0x80;
+    assert.equal(index.has(id), false);
+    assert.equal(index.rawLength(id), null);
+  }
 });

@@ -26,6 +26,12 @@ export function encodeIndex(entries: IndexEntry[]): Buffer {
   return rows.encode();
 }
 
+/** Writes a safe integer (0 <= value < 2^53) as u64 little-endian. */
+function writeU64(buf: Buffer, value: number, at: number): void {
+  buf.writeUInt32LE(value % 0x100000000, at);
+  buf.writeUInt32LE(Math.floor(value / 0x100000000), at + 4);
+}
+
 /**
  * The rows of one pack's index as the writer collects them: 88-byte rows (the file's own layout)
  * in one growing buffer. A pack of bundles holds ~100k small blobs; an object per row made the
@@ -45,9 +51,10 @@ export class IndexRows {
     this.buf.set(id.subarray(0, ID_BYTES), o);
     this.buf.writeUInt8(kind, o + 32);
     this.buf.writeUInt8(compression, o + 33);
-    this.buf.writeBigUInt64LE(BigInt(offset), o + 36);
+    // u64 fields as two u32 halves: a BigInt per field cost ~6% of the writer thread at 1M blobs.
+    writeU64(this.buf, offset, o + 36);
     this.buf.writeUInt32LE(recordLength, o + 44);
-    this.buf.writeBigUInt64LE(BigInt(rawLength), o + 48);
+    writeU64(this.buf, rawLength, o + 48);
     this.buf.set(base.subarray(0, ID_BYTES), o + 56);
     this.count++;
   }
