@@ -67,6 +67,31 @@ test('tree blobs round-trip every field, names as raw bytes', () => {
   assert.ok(encodeTree(entries.slice().reverse()).equals(encoded));
 });
 
+test('tree blobs keep their byte layout: 64-bit fields little-endian at fixed offsets, sizes past 2^32', () => {
+  // Tree ids and the unchanged-directory check depend on these exact bytes (FORMAT.md "Tree blob").
+  const e = entry('a', EntryType.File, {
+    size: 2 ** 40 + 3,
+    extents: [{ offset: 2 ** 33 + 4096, length: 2 ** 40 - 2 ** 33 - 4093 }],
+    chunks: [],
+  });
+  const tree = encodeTree([e]);
+  const o = 13; // magic 4 + count 4 + name length 2 + 'a' + type + flags
+  assert.equal(tree.readUInt32LE(o), e.mode);
+  assert.equal(tree.readBigInt64LE(o + 12), e.mtimeNs);
+  assert.equal(tree.readBigInt64LE(o + 20), e.ctimeNs);
+  assert.equal(tree.readBigUInt64LE(o + 28), e.ino);
+  assert.equal(tree.readBigUInt64LE(o + 36), e.dev);
+  assert.equal(tree.readBigUInt64LE(o + 48), BigInt(e.size));
+  assert.equal(tree.readUInt32LE(o + 70), 1, 'one extent');
+  assert.equal(tree.readBigUInt64LE(o + 74), BigInt(e.extents[0]!.offset));
+  assert.equal(tree.readBigUInt64LE(o + 82), BigInt(e.extents[0]!.length));
+  assert.deepEqual(decodeTree(tree), [e]);
+  // A size or offset that is not a byte count is a bug upstream: refused, not wrapped.
+  assert.throws(() => encodeTree([entry('b', EntryType.File, { size: -1 })]), RangeError);
+  assert.throws(() => encodeTree([entry('b', EntryType.File, { size: 1.5 })]), RangeError);
+  assert.throws(() => encodeTree([entry('b', EntryType.File, { extents: [{ offset: 2 ** 53, length: 1 }] })]), RangeError);
+});
+
 test('tree decoder refuses truncated and trailing bytes', () => {
   const encoded = encodeTree([entry('a', EntryType.Fifo)]);
   assert.throws(() => decodeTree(encoded.subarray(0, encoded.length - 1)), /damaged/);
