@@ -180,6 +180,28 @@ test('getFlags/setFlags refuse anything but regular files and directories (the i
   expectSys(() => sys.getFlags(fifo), 'EOPNOTSUPP', 'ioctl');
   expectSys(() => sys.setFlags(fifo, 0), 'EOPNOTSUPP', 'ioctl');
   expectSys(() => sys.getFlags(BAD_FD), 'EBADF', 'fstat');
+  // With the caller's own st_mode of the fd, the check uses it instead of a second fstat.
+  const fifoMode = Number(sys.fstat(fifo).mode);
+  expectSys(() => sys.getFlags(fifo, fifoMode), 'EOPNOTSUPP', 'ioctl');
+  assert.throws(() => sys.getFlags(fifo, -1), RangeError);
+  assert.throws(() => sys.getFlags(fifo, 1.5), RangeError);
+});
+
+test('getFlags with the fd\'s own mode answers as without it', (t) => {
+  const s = scratch(t);
+  fs.writeFileSync(path.join(s.dir, 'f'), 'x');
+  const fd = s.track(sys.openat(s.rootfd, 'f', C.O_RDONLY));
+  let flags: number;
+  try {
+    flags = sys.getFlags(fd);
+  } catch (err) {
+    if (['ENOTTY', 'EOPNOTSUPP', 'EINVAL'].includes((err as { code?: string }).code ?? '')) return t.skip('no inode flags on this filesystem');
+    throw err;
+  }
+  assert.equal(sys.getFlags(fd, Number(sys.fstat(fd).mode)), flags);
+  sys.mkdirat(s.rootfd, 'd', 0o755);
+  const dir = s.track(sys.openat(s.rootfd, 'd', C.O_RDONLY | C.O_DIRECTORY));
+  assert.equal(sys.getFlags(dir, Number(sys.fstat(dir).mode)), sys.getFlags(dir));
 });
 
 test('each wrapper: success path, then the kernel error passed through unchanged', (t) => {

@@ -104,25 +104,34 @@ export function flock(fd: number, operation: number): void {
   native.flock(fd, operation);
 }
 
+/** Scratch for assertFlagsTarget's fstat: read back at once, so one array serves every call. */
+const typeSlots = new BigInt64Array(STAT_FIELD_COUNT);
+
 /**
  * FS_IOC_* ioctls go to whatever driver backs the fd; on a device node that number may mean
  * something else entirely. Like chattr/lsattr (e2fsprogs), only regular files and directories
  * are asked; anything else is EOPNOTSUPP.
  */
-/** Scratch for assertFlagsTarget's fstat: read back at once, so one array serves every call. */
-const typeSlots = new BigInt64Array(STAT_FIELD_COUNT);
-
-function assertFlagsTarget(fd: number, syscall: string): void {
-  // fstatInto, not fstat: a snapshot reads every file's flags, and fstat's object costs more.
-  native.fstatInto(fd, typeSlots);
-  const type = Number(typeSlots[STAT_FIELDS.mode]) & C.S_IFMT;
+function assertFlagsTarget(fd: number, syscall: string, modeOfFd?: number): void {
+  let mode = modeOfFd;
+  if (mode === undefined) {
+    // fstatInto, not fstat: a snapshot reads every file's flags, and fstat's object costs more.
+    native.fstatInto(fd, typeSlots);
+    mode = Number(typeSlots[STAT_FIELDS.mode]);
+  }
+  const type = mode & C.S_IFMT;
   if (type !== C.S_IFREG && type !== C.S_IFDIR) throw sysError('EOPNOTSUPP', syscall);
 }
 
-/** Inode flags (FS_*_FL) of a regular file or directory opened for reading (not O_PATH). */
-export function getFlags(fd: number): number {
+/**
+ * Inode flags (FS_*_FL) of a regular file or directory opened for reading (not O_PATH).
+ * `modeOfFd`: st_mode from the caller's own fstat of this same fd, when it has one (a snapshot
+ * reading a file has just made it): the type check then needs no second fstat.
+ */
+export function getFlags(fd: number, modeOfFd?: number): number {
   assertFd(fd);
-  assertFlagsTarget(fd, 'ioctl');
+  if (modeOfFd !== undefined) assertBits(modeOfFd, 'modeOfFd');
+  assertFlagsTarget(fd, 'ioctl', modeOfFd);
   return native.getFlags(fd);
 }
 

@@ -71,10 +71,13 @@ export function xattrsAt(dirfd: number, name: Buffer): Xattr[] {
   );
 }
 
-/** chattr flags (immutable, append-only, ...); 0 where the filesystem has none. */
-export function fsFlagsOfFd(fd: number): number {
+/**
+ * chattr flags (immutable, append-only, ...); 0 where the filesystem has none. `modeOfFd`: st_mode
+ * of the caller's fstat of this fd, if it has one (see sys.getFlags).
+ */
+export function fsFlagsOfFd(fd: number, modeOfFd?: number): number {
   try {
-    return sys.getFlags(fd);
+    return sys.getFlags(fd, modeOfFd);
   } catch (err) {
     if (NO_FLAGS_SUPPORT.has(errnoCode(err) ?? '')) return 0;
     throw err;

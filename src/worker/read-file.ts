@@ -36,7 +36,7 @@ export async function readFileEntry(
       if (Number(st.size) > maxSize) return 'defer';
       const entry = entryFromStat(name, EntryType.File, st);
       entry.xattrs = xattrsOfFd(fd);
-      entry.fsFlags = fsFlagsOfFd(fd);
+      entry.fsFlags = fsFlagsOfFd(fd, entry.mode);
       entry.extents = dataExtents(fd, { size: entry.size, blocks: Number(st.blocks) });
       if (entry.extents.length !== 1 || entry.extents[0]!.length !== entry.size) {
         if (entry.size > 0) entry.flags |= EntryFlag.Sparse;

@@ -97,27 +97,28 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
       let entry: Entry;
       if (sameInode(prev, type, st)) {
         entry = { ...prev!, name };
-      } else {
-        entry = entryFromStat(name, type, st);
-        if (type === EntryType.File) {
-          if (st.size <= BigInt(Math.min(INLINE_FILE_MAX, budget.bytes))) {
-            const read = await readFileEntry(ctx, dirfd, name, path, sink, stats, warnings, previousFileChunks(prev), INLINE_FILE_MAX);
-            if (read === 'gone') continue; // vanished or turned into something else: next run sees it
-            if (read === 'defer') {
-              entry.flags |= EntryFlag.Deferred; // grew past INLINE_FILE_MAX since the listing: read by file tasks
-              deferred.push({ name: new Uint8Array(name), size: INLINE_FILE_MAX + 1, prevChunks: previousFileChunkIds(prev) });
-            } else {
-              entry = read;
-              budget.bytes -= entry.size;
-            }
+      } else if (type === EntryType.File) {
+        // A file read here gets its entry from the fstat of the fd it is read through.
+        if (st.size <= BigInt(Math.min(INLINE_FILE_MAX, budget.bytes))) {
+          const read = await readFileEntry(ctx, dirfd, name, path, sink, stats, warnings, previousFileChunks(prev), INLINE_FILE_MAX);
+          if (read === 'gone') continue; // vanished or turned into something else: next run sees it
+          if (read === 'defer') {
+            entry = entryFromStat(name, type, st);
+            entry.flags |= EntryFlag.Deferred; // grew past INLINE_FILE_MAX since the listing: read by file tasks
+            deferred.push({ name: new Uint8Array(name), size: INLINE_FILE_MAX + 1, prevChunks: previousFileChunkIds(prev) });
           } else {
-            entry.flags |= EntryFlag.Deferred;
-            // Own buffers: they cross threads.
-            deferred.push({ name: new Uint8Array(name), size: Number(st.size), prevChunks: previousFileChunkIds(prev) });
+            entry = read;
+            budget.bytes -= entry.size;
           }
         } else {
-          fillNonFileMeta(dirfd, entry);
+          entry = entryFromStat(name, type, st);
+          entry.flags |= EntryFlag.Deferred;
+          // Own buffers: they cross threads.
+          deferred.push({ name: new Uint8Array(name), size: Number(st.size), prevChunks: previousFileChunkIds(prev) });
         }
+      } else {
+        entry = entryFromStat(name, type, st);
+        fillNonFileMeta(dirfd, entry);
       }
       if (isDir) {
         stats.dirs++;

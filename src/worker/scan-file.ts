@@ -37,7 +37,7 @@ export async function scanFileSegment(ctx: WorkerContext, task: FileTask): Promi
     if (resume === null) {
       const entry = entryFromStat(Buffer.from(name), EntryType.File, st);
       entry.xattrs = xattrsOfFd(fd);
-      entry.fsFlags = fsFlagsOfFd(fd);
+      entry.fsFlags = fsFlagsOfFd(fd, entry.mode);
       entry.extents = dataExtents(fd, { size: entry.size, blocks: Number(st.blocks) });
       if (entry.size > 0 && (entry.extents.length !== 1 || entry.extents[0]!.length !== entry.size)) entry.flags |= EntryFlag.Sparse;
       entryTree = encodeTree([entry]);
