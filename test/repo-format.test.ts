@@ -454,3 +454,15 @@ test('the blob index finds every id and no other when ids share their slot bytes
     assert.equal(index.rawLength(id), null);
   }
 });
+
+test('blob ids are SHA-256 of exactly the bytes given: empty, views into larger buffers, large', () => {
+  const big = randomBytes(3 * 1024 * 1024 + 5);
+  const cases = [Buffer.alloc(0), Buffer.from('x'), big.subarray(7, 4103), new Uint8Array(big.buffer, big.byteOffset + 1, 1000), big];
+  for (const data of cases) {
+    const want = createHash('sha256').update(data).digest();
+    const id = blobId(data);
+    assert.ok(id.equals(want), `${data.length} bytes`);
+    assert.equal(id.length, 32);
+    assert.equal(id.buffer.byteLength, 32, 'an id owns its memory (ids are kept for the whole run)');
+  }
+});

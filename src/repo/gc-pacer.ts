@@ -10,9 +10,10 @@
 // big buffers they have dropped; past GC_PACE_BYTES this asks V8 for a full collection (their
 // heaps are small: a few ms). Where a buffer is owned whole and its end is known, freeing it at
 // once (sys.releaseArrayBuffer) is cheaper still: the writer thread does so for every record it
-// has written (it collected ~130 times in a first snapshot while those were paced here). The scan threads do not: there a full collection cost ~15 ms, and
-// pacing them made a first snapshot ~20% more CPU for ~20 MiB less peak RSS; young-generation
-// collections were cheap but freed nothing measurable. The count is reported, not read from V8:
+// has written (it collected ~130 times in a first snapshot while those were paced here). The
+// scan threads do not pace: there a full collection cost ~15 ms, and pacing them made a first
+// snapshot ~20% more CPU for ~20 MiB less peak RSS; young-generation collections were cheap but
+// freed nothing measurable. The count is reported, not read from V8:
 // its external-memory figure drops only some time after a collection. Needs --expose-gc
 // (src/cli/v8-tuning.ts); without it (tests that start threads directly) this does nothing.
 import vm from 'node:vm';

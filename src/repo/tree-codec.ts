@@ -25,6 +25,7 @@ function setU64(dv: DataView, at: number, value: number): void {
 function getU64(dv: DataView, at: number): number {
   return dv.getUint32(at, true) + dv.getUint32(at + 4, true) * TWO_32;
 }
+
 const FIXED_BYTES = 2 + 1 + 1 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 4 + 8 + 4 + 4 + 4 + 2;
 
 function entrySize(e: Entry): number {
