@@ -29,7 +29,8 @@ Napi::Value LimitMallocArenas(const Napi::CallbackInfo& info) {
 }
 
 // releaseArrayBuffer(ab): detaches `ab`, so its memory is freed now (when nothing else shares its
-// backing store); every view of it reads as empty afterwards. Returns the bytes it held.
+// backing store); every view of it reads as empty afterwards. Returns the bytes it held, or 0 when
+// V8 does not let it be detached (a WebAssembly memory, say): then it is left to the collector.
 Napi::Value ReleaseArrayBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsArrayBuffer()) {
@@ -38,7 +39,8 @@ Napi::Value ReleaseArrayBuffer(const Napi::CallbackInfo& info) {
   }
   Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
   size_t bytes = ab.ByteLength();
-  ab.Detach();
+  // The C call, not ab.Detach(): a buffer that cannot be detached is not an error here.
+  if (napi_detach_arraybuffer(env, ab) != napi_ok) return Napi::Number::New(env, 0);
   return Napi::Number::New(env, static_cast<double>(bytes));
 }
 

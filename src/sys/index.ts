@@ -54,7 +54,7 @@ export function limitMallocArenas(n: number): boolean {
  * view of it reads as empty from then on. Only for a buffer the caller owns whole (one that came
  * in a message, one it allocated itself). Buffers up to Buffer.poolSize are left to the collector
  * (returns 0): Node cuts small Buffers out of one shared pool, which must never be detached.
- * Returns the bytes freed.
+ * Returns the bytes freed (0 as well for a buffer V8 does not let go, such as a WebAssembly memory).
  */
 export function releaseArrayBuffer(ab: ArrayBuffer): number {
   if (!(ab instanceof ArrayBuffer)) throw new TypeError('releaseArrayBuffer: expected an ArrayBuffer');
