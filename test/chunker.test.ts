@@ -95,7 +95,7 @@ test('cuts are the byte-at-a-time definition\'s, at every offset modulo the unro
       assert.equal(c.cut(data, start, len), referenceCut(params, data, start, len), `start ${start} len ${len}`);
     }
   }
-  // A run of zero bytes hashes to a fixed point: only max ends the chunk (or the data).
+  // A run of one byte value drives the hash to a fixed point: whatever it cuts, it cuts as defined.
   const zeros = new Uint8Array(5000);
   assert.equal(c.cut(zeros, 3, 4000), referenceCut(params, zeros, 3, 4000));
   // The default parameters on real-sized data.

@@ -35,7 +35,7 @@ test('slotsHaveIdentity: true for the same stat; false when ino, size, mtime or 
   atime[F.nlink] = atime[F.nlink]! + 1n;
   assert.equal(slotsHaveIdentity(atime, st), true);
 
-  // The file really changed: an append (size, mtime, ctime) and a same-size rewrite (mtime, ctime).
+  // The file really changed: an append (size, mtime, ctime), then a touch (mtime, ctime).
   fs.appendFileSync(file, '!');
   sys.fstatInto(fd, slots);
   assert.equal(slotsHaveIdentity(slots, st), false);
