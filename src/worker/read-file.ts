@@ -45,7 +45,7 @@ export async function readFileEntry(
       entry.chunks = chunks;
       stats.filesRead++;
       stats.bytesRead += bytesRead;
-      await ctx.afterRead(Buffer.from(path, 'latin1').toString());
+      if (ctx.hasReadHook) await ctx.afterRead(Buffer.from(path, 'latin1').toString());
       if (ctx.unchangedSince(fd, st)) return entry;
       if (attempt >= MAX_READ_ATTEMPTS) {
         entry.flags |= EntryFlag.ChangedWhileRead;

@@ -53,7 +53,7 @@ export async function scanFileSegment(ctx: WorkerContext, task: FileTask): Promi
     }
     const { chunks, next, bytesRead } = await readChunks(fd, resume.extents, Number(st.size), resume, SEGMENT_BYTES, ctx.chunker, sink, previousChunkSet(task.prevChunks));
     stats.bytesRead += bytesRead;
-    await ctx.afterRead(relPath.toString());
+    if (ctx.hasReadHook) await ctx.afterRead(relPath.toString());
     stats.chunksReused += sink.reused;
     const { data, blobs } = await sink.finish();
     const result: FileResult = {

@@ -113,6 +113,11 @@ export class WorkerContext {
     return slotsHaveIdentity(this.statSlots, st);
   }
 
+  /** Whether a test hook waits on each read: without one, readers skip afterRead (and its path). */
+  get hasReadHook(): boolean {
+    return this.readSignal !== undefined || this.readDelayMs > 0;
+  }
+
   /** Test hooks only: lets race tests act while a file's read is in progress. */
   async afterRead(path: string): Promise<void> {
     if (this.readSignal) fs.appendFileSync(this.readSignal, `${path}\n`);
