@@ -3,6 +3,7 @@
 import { ID_BYTES, ZERO_ID, type BlobKind } from '../model/blob-id.js';
 import { SnapError } from '../model/errors.js';
 import { xxh3 } from './checksum.js';
+import { readU64, writeU64 } from './u64.js';
 
 export const PACK_MAGIC = Buffer.from('RPPACK1\n');
 export const RECORD_MAGIC = Buffer.from('RPR1');
@@ -29,7 +30,7 @@ export function encodeRecordHeader(h: Omit<RecordHeader, 'payloadLength'>, paylo
   h.id.copy(buf, 4, 0, ID_BYTES);
   buf.writeUInt8(h.kind, 36);
   buf.writeUInt8(h.compression, 37);
-  buf.writeBigUInt64LE(BigInt(h.rawLength), 40);
+  writeU64(buf, 40, h.rawLength);
   buf.writeUInt32LE(payload.length, 48);
   (h.base ?? ZERO_ID).copy(buf, 52, 0, ID_BYTES);
   xxh3(buf.subarray(0, CHECKED_HEADER_BYTES), payload).copy(buf, CHECKED_HEADER_BYTES);
@@ -55,7 +56,7 @@ export function decodeRecord(rec: Buffer, where: string): { header: RecordHeader
       id: Buffer.from(rec.subarray(4, 36)),
       kind: rec.readUInt8(36) as BlobKind,
       compression: rec.readUInt8(37) as Compression,
-      rawLength: Number(rec.readBigUInt64LE(40)),
+      rawLength: readU64(rec, 40),
       payloadLength,
       base: Buffer.from(rec.subarray(52, 84)),
     },

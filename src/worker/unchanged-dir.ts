@@ -120,7 +120,7 @@ export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedD
     matched++;
     if (isDir) {
       if (prevTree[t + AT.flags]! & EntryFlag.ContentsExcluded) return null;
-      if (BigInt.asUintN(64, slots[s + F.dev]!) === ctx.repoDev && BigInt.asUintN(64, slots[s + F.ino]!) === ctx.repoIno) return null;
+      if (sys.unsignedSlot(slots[s + F.dev]!) === ctx.repoDev && sys.unsignedSlot(slots[s + F.ino]!) === ctx.repoIno) return null;
       stats.dirs++;
       subdirAt.push(t - (end - from), end - from, layout.subtreeAt[k]!); // the name ends where its entry's type byte is
 
