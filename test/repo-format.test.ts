@@ -16,7 +16,7 @@ import { compressPayload } from '../src/repo/compression.js';
 import { decodeRecord, encodeRecordHeader, Compression, PACK_MAGIC } from '../src/repo/record.js';
 import { createHash } from 'node:crypto';
 import { ZERO_ID } from '../src/model/blob-id.js';
-import { encodeIndex, indexTable, INDEX_ENTRY_BYTES, readIndexEntry, readIndexRows } from '../src/repo/index-file.js';
+import { encodeIndex, ID_KEY_BYTES, indexTable, INDEX_ENTRY_BYTES, readIndexEntry, readIndexId, readIndexRows } from '../src/repo/index-file.js';
 import { BlobIndex } from '../src/repo/blob-index.js';
 
 function entry(name: Buffer | string, type: EntryType, extra: Partial<Entry> = {}): Entry {
@@ -344,15 +344,56 @@ test("the writer's index keeps ids alone for what it need not read: trees locata
     assert.equal(index.rawLength(blobId(data[7]!)), null);
     assert.equal(index.rawLength(blobId(Buffer.from('never stored'))), null);
 
-    // A pack sealed during the run joins the same way (the writer thread's onSeal).
+    // A pack sealed during the run joins the same way (the writer thread's onSeal). The scan
+    // threads' load skipped this pack (its first row is data), so addPack brings it in.
     const table = indexTable(fs.readFileSync(repo.store.path(`index/${mixedPack}.idx`)), mixedPack);
     const fresh = repo.loadIndex({ treesOnly: true, idsOnly: true });
-    fresh.addPack('added', table);
-    assert.equal(fresh.locate(blobId(oldTree)).packId, 'added');
+    fresh.addPack(mixedPack, table);
+    assert.equal(fresh.size, trees.length + 2);
+    assert.equal(fresh.locate(blobId(oldTree)).packId, mixedPack);
     assert.equal(fresh.has(blobId(oldData)), true);
     assert.throws(() => fresh.locate(blobId(oldData)), /keeps only its id/);
     // Without idsOnly, every row keeps its location.
     assert.equal(repo.loadIndex().locate(blobId(data[7]!)).rawLength, data[7]!.length);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the writer's id keys: an id sharing a stored id's first 8 bytes is not stored, one sharing all 32 is", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-id-keys-'));
+  try {
+    const repo = Repository.open(path.join(dir, 'repo'), { create: true });
+    const prefix = randomBytes(8);
+    const withTail = (fill: number): Buffer => Buffer.concat([prefix, Buffer.alloc(24, fill)]);
+    /** An index file (and a pack file for it to count) holding data rows with exactly these ids. */
+    const indexOf = (ids: Buffer[]): { packId: string; table: Buffer } => {
+      const packId = randomBytes(32).toString('hex');
+      repo.store.put(`packs/${packId.slice(0, 2)}/${packId}.pack`, PACK_MAGIC);
+      const entries = ids.map((id, i) => ({ id, kind: BlobKind.Data, compression: Compression.None, offset: 8 + i, recordLength: 1, rawLength: 1, base: ZERO_ID }));
+      const encoded = encodeIndex(entries);
+      repo.store.put(`index/${packId}.idx`, encoded);
+      return { packId, table: indexTable(encoded, packId) };
+    };
+    // Stored: two ids with one prefix in one pack, a third in another pack, and a duplicate.
+    const others = Array.from({ length: 300 }, () => randomBytes(32));
+    indexOf([withTail(1), withTail(2), ...others]);
+    indexOf([withTail(3), withTail(1)]);
+    const index = repo.loadIndex({ treesOnly: true, idsOnly: true });
+    index.loadData();
+    assert.equal(index.size, 303, 'three ids with the prefix and 300 others; the duplicate once');
+    for (const fill of [1, 2, 3]) assert.equal(index.has(withTail(fill)), true, `tail ${fill}`);
+    for (const fill of [0, 4, 0xff]) assert.equal(index.has(withTail(fill)), false, `tail ${fill} was never stored`);
+    const nearly = withTail(2);
+    nearly[31]! ^= 1;
+    assert.equal(index.has(nearly), false, 'the last byte differs');
+    for (const id of others) assert.equal(index.has(id), true);
+    // A pack sealed during the run: the same rules through addPack.
+    const sealed = indexOf([withTail(4), withTail(2)]);
+    index.addPack(sealed.packId, sealed.table);
+    assert.equal(index.size, 304);
+    assert.equal(index.has(withTail(4)), true);
+    assert.equal(index.has(withTail(5)), false);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -396,11 +437,20 @@ test('readIndexRows keeps exactly the rows of the wanted kinds, runs across read
     // The rows not kept whole, as ids alone, when asked for.
     const split = readIndexRows(file, 'x.idx', (kind) => kind === BlobKind.Tree, (kind) => kind === BlobKind.Data);
     assert.ok(split.rows.equals(expected));
+    // Id keys: the id's first 8 bytes and the row's number in the file (u32 LE).
     const expectedIds = Buffer.concat(
-      Array.from({ length: 2500 }, (_, i) => table.subarray(i * INDEX_ENTRY_BYTES, (i + 1) * INDEX_ENTRY_BYTES)).filter((row) => row[32] === BlobKind.Data).map((row) => row.subarray(0, 32)),
+      kinds.flatMap((_, i) => {
+        if (table[i * INDEX_ENTRY_BYTES + 32] !== BlobKind.Data) return [];
+        const key = Buffer.alloc(ID_KEY_BYTES);
+        table.copy(key, 0, i * INDEX_ENTRY_BYTES, i * INDEX_ENTRY_BYTES + 8);
+        key.writeUInt32LE(i, 8);
+        return [key];
+      }),
     );
     assert.equal(split.ids.length, expectedIds.length);
-    assert.ok(split.ids.equals(expectedIds), 'the ids of the other rows, in order');
+    assert.ok(split.ids.equals(expectedIds), 'the id keys of the other rows, in order');
+    for (const row of [0, 1023, 1024, 2499]) assert.ok(readIndexId(file, row).equals(table.subarray(row * INDEX_ENTRY_BYTES, row * INDEX_ENTRY_BYTES + 32)));
+    assert.throws(() => readIndexId(file, 2500), /row 2500 is missing/);
     assert.equal(readIndexRows(file, 'x.idx', () => false).rows.length, 0);
     assert.equal(readIndexRows(file, 'x.idx', () => false).ids.length, 0);
     assert.ok(readIndexRows(file, 'x.idx', () => true).rows.equals(table));

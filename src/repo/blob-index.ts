@@ -7,11 +7,12 @@
 // an index whose first row is not a tree is not read past that row: writers keep trees in packs
 // of their own, so such a pack holds none (one written before may: the first miss loads the rest).
 // With `idsOnly` (the writer thread, which reads nothing but trees and asks of the rest only
-// whether they are stored), rows other than trees keep just their 32-byte id: a million small
-// blobs cost 32 MB instead of 88, and has() answers the same.
+// whether they are stored), rows other than trees keep just an id key (index-file.ts): the id's
+// first 8 bytes and the row's place in its index file, from where a match is confirmed with the
+// whole id. A million small blobs cost 12 MB instead of 88, and has() answers the same.
 import { BlobKind } from '../model/blob-id.js';
 import { SnapError } from '../model/errors.js';
-import { INDEX_ENTRY_BYTES, firstRowKind, readIndexEntry, readIndexRows, readRawLength, splitRows, type IndexEntry } from './index-file.js';
+import { ID_KEY_BYTES, ID_KEY_PREFIX, INDEX_ENTRY_BYTES, firstRowKind, readIndexEntry, readIndexId, readIndexRows, readRawLength, splitRows, type IndexEntry } from './index-file.js';
 import type { LocalStore } from './local-store.js';
 
 export interface BlobLocation extends IndexEntry {
@@ -29,7 +30,7 @@ export interface BlobIndexOptions {
 export class BlobIndex {
   private readonly packIds: string[] = [];
   private readonly tables: Buffer[] = [];
-  /** Bytes per row of each table: INDEX_ENTRY_BYTES, or ID for a table of ids alone. */
+  /** Bytes per row of each table: INDEX_ENTRY_BYTES, or ID_KEY_BYTES for a table of id keys. */
   private readonly strides: number[] = [];
   private readonly firstRow: number[] = [];
   private rows = 0;
@@ -81,9 +82,9 @@ export class BlobIndex {
         (kind) => want(kind as BlobKind) && this.locatable(kind),
         (kind) => want(kind as BlobKind) && !this.locatable(kind),
       );
-      if (rows.length / INDEX_ENTRY_BYTES + ids.length / ID !== total) this.partial.set(packId, 'some');
+      if (rows.length / INDEX_ENTRY_BYTES + ids.length / ID_KEY_BYTES !== total) this.partial.set(packId, 'some');
       if (rows.length > 0) this.addTable(packId, rows, INDEX_ENTRY_BYTES);
-      if (ids.length > 0) this.addTable(packId, ids, ID);
+      if (ids.length > 0) this.addTable(packId, ids, ID_KEY_BYTES);
     }
   }
 
@@ -111,13 +112,30 @@ export class BlobIndex {
     return lo;
   }
 
-  /** Whether row `row` holds `id`: compared in place, bytes 4.. first (0..3 chose the slot). */
+  /**
+   * Whether row `row` holds `id`: compared in place, bytes 4.. first (0..3 chose the slot). An id
+   * of ID_KEY_PREFIX bytes (addTable) asks whether the row's id starts with them.
+   */
   private rowHolds(row: number, id: Uint8Array): boolean {
     const p = this.packOf(row);
     const table = this.tables[p]!;
-    const o = (row - this.firstRow[p]!) * this.strides[p]!;
-    for (let i = 4; i < ID; i++) if (table[o + i] !== id[i]) return false;
+    const stride = this.strides[p]!;
+    const o = (row - this.firstRow[p]!) * stride;
+    const held = stride === ID_KEY_BYTES ? ID_KEY_PREFIX : ID;
+    const n = Math.min(held, id.length);
+    for (let i = 4; i < n; i++) if (table[o + i] !== id[i]) return false;
     for (let i = 0; i < 4; i++) if (table[o + i] !== id[i]) return false;
+    return n === id.length || this.keyConfirmed(p, table.readUInt32LE(o + ID_KEY_PREFIX), id);
+  }
+
+  /**
+   * An id key's prefix matched: the whole id, from the index file, decides. Content already stored
+   * (the only way a prefix matches short of 2^-64 odds) costs one small read; the prefix alone is
+   * not trusted, since 8 bytes of SHA-256 can be matched on purpose by a file's author.
+   */
+  private keyConfirmed(p: number, fileRow: number, id: Uint8Array): boolean {
+    const stored = readIndexId(this.store!.path(`index/${this.packIds[p]!}.idx`), fileRow);
+    for (let i = 0; i < ID; i++) if (stored[i] !== id[i]) return false;
     return true;
   }
 
@@ -152,27 +170,35 @@ export class BlobIndex {
   }
 
   /**
-   * Makes a pack's rows (its index's entry table) findable; a duplicate id keeps its first
-   * location. An `idsOnly` index keeps the id alone of every row it need not locate.
+   * Makes a pack's rows (its index's entry table, whose index file is in the store) findable; a
+   * duplicate id keeps its first location. An `idsOnly` index keeps an id key of every row it
+   * need not locate.
    */
   addPack(packId: string, table: Buffer): void {
     if (!this.idsOnly) return this.addTable(packId, table, INDEX_ENTRY_BYTES);
     const { rows, ids } = splitRows(table, this.locatable, (kind) => !this.locatable(kind));
     if (rows.length > 0) this.addTable(packId, rows, INDEX_ENTRY_BYTES);
-    if (ids.length > 0) this.addTable(packId, ids, ID);
+    if (ids.length > 0) this.addTable(packId, ids, ID_KEY_BYTES);
   }
 
-  /** Adds a table of rows `stride` bytes apart, each starting with its blob's id. */
+  /** Adds a table of rows `stride` bytes apart, each starting with its blob's id (or id key). */
   private addTable(packId: string, table: Buffer, stride: number): void {
     this.packIds.push(packId);
     this.tables.push(table);
     this.strides.push(stride);
     this.firstRow.push(this.rows);
     const n = table.length / stride;
+    const keys = stride === ID_KEY_BYTES;
     for (let i = 0; i < n; i++) {
       if ((this.count + 1) * 10 > this.slots.length * 7) this.grow();
-      const id = table.subarray(i * stride, i * stride + ID);
-      const slot = this.slotOf(id);
+      const o = i * stride;
+      let id = table.subarray(o, o + (keys ? ID_KEY_PREFIX : ID));
+      let slot = this.slotOf(id);
+      if (keys && this.slots[slot] !== 0) {
+        // The prefix is held already: the whole id (from this row's index file) decides.
+        id = readIndexId(this.store!.path(`index/${packId}.idx`), table.readUInt32LE(o + ID_KEY_PREFIX));
+        slot = this.slotOf(id);
+      }
       if (this.slots[slot] === 0) {
         this.slots[slot] = this.rows + i + 1;
         this.tags[slot] = id[4]!;

@@ -11,7 +11,7 @@ export interface WriterInit {
   dryRun?: boolean;
   /**
    * Content is read through this thread (a restore): every row keeps its location. A snapshot
-   * reads only trees, and the other rows keep their ids alone (BlobIndex idsOnly).
+   * reads only trees, and the other rows keep id keys alone (BlobIndex idsOnly).
    */
   readsContent?: boolean;
 }

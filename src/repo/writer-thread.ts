@@ -22,8 +22,8 @@ if (!init.dryRun) repo.upgradeFormat(); // this run may write bundle records
 // needs the data rows (nearly all rows); loadData() adds the rest before the first content is
 // stored, and a lookup that misses (a boot blob, a tree in a pack from before tree packs) loads
 // them too. Until then a tree in such an older pack may be stored again: a duplicate, not damage.
-// In a snapshot, rows other than trees keep only their ids (idsOnly): it never reads them, and at
-// a million small blobs whole rows cost ~90 MB of this thread's memory instead of ~32.
+// In a snapshot, rows other than trees keep only id keys (idsOnly): it never reads them, and at
+// a million small blobs whole rows cost ~90 MB of this thread's memory, their ids ~32, id keys ~12.
 const index = repo.loadIndex({ treesOnly: true, idsOnly: !init.readsContent });
 const packs = new PackWriter(repo.store, index, init.packTargetBytes, (packId, idx) => {
   index.addPack(packId, indexTable(idx, packId));
