@@ -113,7 +113,7 @@ main() {
     echo "  \"versions\": \"$(restic version 2>/dev/null | cut -d' ' -f1-2), $(borg --version 2>/dev/null), node $(node --version)\","
     echo "  \"machine\": \"$(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p')), $(free -h | awk 'NR==2{print $2}') RAM, kernel $(uname -r)\","
     echo "  \"cache\": \"warm: the tree is read with cat before each tool's first snapshot and before the churn snapshots; page cache is never dropped\","
-    echo "  \"settings\": \"ours: defaults (zstd-3, --config/--db-locations /dev/null); restic: defaults (repo v2, compression auto); borg: -e none, --compression lz4\""
+    echo "  \"settings\": \"ours: defaults (zstd-$(node -e "import('$PROJ/dist/src/repo/compression.js').then((m) => console.log(m.ZSTD_LEVEL))"), --config/--db-locations /dev/null); restic: defaults (repo v2, compression auto); borg: -e none, --compression lz4\""
     echo "}"
   } >"$WORK/meta.json"
 
