@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { nextRemoval, nextRemovalForSpace, type RetentionConfig } from '../src/retention/retention-policy.js';
 import { makeTmpDir } from './helpers/tmp.js';
 import { assertTreesEqual } from './helpers/tree-compare.js';
-import { listPoints, restoreInto, runCli, SNAPSHOT_BIN, snapshotJson, spawnCli } from './helpers/cli.js';
+import { listPoints, outcome, restoreInto, runCli, SNAPSHOT_BIN, snapshotJson, spawnCli } from './helpers/cli.js';
 
 const HOUR = 3600 * 1000;
 const now = 1_800_000_000_000;
@@ -121,11 +121,11 @@ test('kill -9 during retention and prune: every listed point still restores exac
     child.kill('SIGKILL');
     await exited;
     const check = runCli(SNAPSHOT_BIN, ['--repo', repo, '--check', '--config', '/dev/null']);
-    assert.equal(check.status, 0, `after a kill at ${delayMs} ms: ${check.stdout}`);
+    assert.equal(check.status, 0, `after a kill at ${delayMs} ms: ${check.stdout} ${outcome(check)}`);
     for (const p of listPoints(repo)) {
       const out = fs.mkdtempSync(path.join(dir, 'out-'));
       const r = restoreInto(repo, p.id, out);
-      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.status, 0, `restore of ${p.id} after a kill at ${delayMs} ms: ${outcome(r)}`);
       fs.rmSync(out, { recursive: true, force: true });
     }
   }

@@ -23,6 +23,11 @@ export function isolated(extra: string[] = []): string[] {
   return ['--config', '/dev/null', '--db-locations', '/dev/null', '--no-boot', ...extra];
 }
 
+/** How a run ended, for assertion messages: its exit status or the signal that ended it, and stderr. */
+export function outcome(r: CliResult): string {
+  return `${r.status === null ? `killed by ${r.signal}` : `exit ${r.status}`}: ${r.stderr}`;
+}
+
 export function runCli(bin: string, args: string[], input?: string): CliResult {
   const r = spawnSync(bin, args, { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
@@ -45,13 +50,13 @@ export function snapshotJson(root: string, repo: string, extra: string[] = []): 
   warnings: string[];
 } {
   const r = snapshot(root, repo, ['--json', '--quiet', ...extra]);
-  if (r.status !== 0) throw new Error(`system_snapshot failed (${r.status}): ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`system_snapshot failed (${outcome(r)})`);
   return JSON.parse(r.stdout) as ReturnType<typeof snapshotJson>;
 }
 
 export function listPoints(repo: string): { number: number; id: string; time: string; note: string }[] {
   const r = runCli(RESTORE_BIN, ['--repo', repo, '--list', '--json', '--config', '/dev/null']);
-  if (r.status !== 0) throw new Error(`system_restore --list failed (${r.status}): ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`system_restore --list failed (${outcome(r)})`);
   return JSON.parse(r.stdout) as { number: number; id: string; time: string; note: string }[];
 }
 
