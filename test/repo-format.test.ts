@@ -16,7 +16,7 @@ import { compressPayload } from '../src/repo/compression.js';
 import { decodeRecord, encodeRecordHeader, Compression, PACK_MAGIC } from '../src/repo/record.js';
 import { createHash } from 'node:crypto';
 import { ZERO_ID } from '../src/model/blob-id.js';
-import { encodeIndex, ID_KEY_BYTES, indexTable, INDEX_ENTRY_BYTES, readIndexEntry, readIndexId, readIndexRows } from '../src/repo/index-file.js';
+import { encodeIndex, findIndexRow, ID_KEY_BYTES, indexTable, INDEX_ENTRY_BYTES, readIndexEntry, readIndexId, readIndexRows } from '../src/repo/index-file.js';
 import { BlobIndex } from '../src/repo/blob-index.js';
 
 function entry(name: Buffer | string, type: EntryType, extra: Partial<Entry> = {}): Entry {
@@ -280,6 +280,92 @@ function writeMixedPack(repo: Repository, blobs: { raw: Buffer; kind: BlobKind }
   repo.store.put(`index/${packId}.idx`, encodeIndex(entries));
   return packId;
 }
+
+test('findIndexRow finds every row of a sorted index by binary search, and nothing else', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-find-row-'));
+  try {
+    const entries = Array.from({ length: 2500 }, (_, i) => ({ id: blobId(Buffer.from(`row ${i}`)), kind: BlobKind.Tree, compression: Compression.None, offset: 8 + i, recordLength: 100, rawLength: i, base: ZERO_ID }));
+    const file = path.join(dir, 'x.idx');
+    fs.writeFileSync(file, encodeIndex(entries));
+    const table = indexTable(fs.readFileSync(file), 'x.idx');
+    for (const e of entries) {
+      const row = findIndexRow(file, 'x.idx', e.id);
+      assert.ok(row, `row ${e.rawLength} found`);
+      assert.equal(readIndexEntry(row, 0).rawLength, e.rawLength);
+    }
+    // Absent ids: below the first, above the last, between two rows, equal to a row but the last byte.
+    const sorted = Array.from({ length: 2500 }, (_, i) => Buffer.from(table.subarray(i * INDEX_ENTRY_BYTES, i * INDEX_ENTRY_BYTES + 32)));
+    const near = Buffer.from(sorted[1234]!);
+    near[31]! ^= 1;
+    for (const id of [Buffer.alloc(32, 0), Buffer.alloc(32, 0xff), near, blobId(Buffer.from('never stored'))]) assert.equal(findIndexRow(file, 'x.idx', id), null);
+    fs.writeFileSync(file, encodeIndex([]));
+    assert.equal(findIndexRow(file, 'x.idx', sorted[0]!), null, 'an empty index');
+    fs.writeFileSync(file, 'not an index');
+    assert.throws(() => findIndexRow(file, 'x.idx', sorted[0]!), /damaged index x.idx: bad magic/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('readTree reads one tree without loading an index: from any tree pack, from an older mixed pack, or says it is missing', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-read-tree-'));
+  try {
+    const repo = Repository.open(path.join(dir, 'repo'), { create: true });
+    const trees = Array.from({ length: 60 }, (_, i) => encodeTree([entry(`t${i}`, EntryType.File)]));
+    // Three runs, each sealing its own tree pack (and a data pack).
+    const treePacks: string[] = [];
+    for (let run = 0; run < 3; run++) {
+      const writer = new PackWriter(repo.store, new IdTable());
+      for (const raw of trees.slice(run * 20, run * 20 + 20)) writer.add({ id: blobId(raw), kind: BlobKind.Tree, compression: Compression.None, rawLength: raw.length, payload: raw });
+      const data = Buffer.from(`data of run ${run}`);
+      writer.add({ id: blobId(data), kind: BlobKind.Data, compression: Compression.None, rawLength: data.length, payload: data });
+      writer.seal();
+      treePacks.push(writer.sealedPacks[0]!); // sealed in the order opened: trees first
+    }
+    for (const raw of trees) assert.deepEqual(await repo.readTree(blobId(raw)), raw);
+    // A tree in a pack whose first row is data (written before tree packs): through the index.
+    let oldData = Buffer.from('old data 0');
+    const oldTree = encodeTree([entry('old', EntryType.File)]);
+    for (let i = 1; blobId(oldData).compare(blobId(oldTree)) > 0; i++) oldData = Buffer.from(`old data ${i}`);
+    writeMixedPack(repo, [{ raw: oldTree, kind: BlobKind.Tree }, { raw: oldData, kind: BlobKind.Data }]);
+    assert.deepEqual(await repo.readTree(blobId(oldTree)), oldTree);
+    await assert.rejects(repo.readTree(blobId(Buffer.from('never stored'))), /is missing from the repository/);
+    // No index is loaded: with the first run's index failing its checksum, a load fails, and the
+    // other runs' trees are still read (the damaged file's own trees too: their records are checked).
+    const damaged = repo.store.path(`index/${treePacks[0]}.idx`);
+    const bytes = fs.readFileSync(damaged);
+    bytes[bytes.length - 1]! ^= 0xff;
+    fs.writeFileSync(damaged, bytes);
+    assert.throws(() => repo.loadIndex({ treesOnly: true }), /damaged index/);
+    for (const raw of trees) assert.deepEqual(await repo.readTree(blobId(raw)), raw);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an index loaded from many packs finds each of its ids once, and still grows as packs are added', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-index-size-'));
+  try {
+    const repo = Repository.open(path.join(dir, 'repo'), { create: true });
+    const writer = new PackWriter(repo.store, new IdTable(), 1 << 30, undefined, 1000);
+    const blobs = Array.from({ length: 4500 }, (_, i) => Buffer.from(`blob ${i}`));
+    for (const raw of blobs) writer.add({ id: blobId(raw), kind: BlobKind.Data, compression: Compression.None, rawLength: raw.length, payload: raw });
+    writer.seal();
+    assert.equal(writer.sealedPacks.length, 5);
+    const index = repo.loadIndex();
+    assert.equal(index.size, blobs.length);
+    for (const raw of blobs) assert.equal(index.locate(blobId(raw)).rawLength, raw.length);
+    assert.equal(index.has(blobId(Buffer.from('blob 4500'))), false);
+    // Packs sealed later (the writer thread's onSeal) go past the size it was loaded at.
+    const more = Array.from({ length: 20000 }, (_, i) => ({ id: blobId(Buffer.from(`more ${i}`)), kind: BlobKind.Data, compression: Compression.None, offset: 8, recordLength: 1, rawLength: i, base: ZERO_ID }));
+    index.addPack('later', indexTable(encodeIndex(more), 'later'));
+    assert.equal(index.size, blobs.length + more.length);
+    for (const e of more) assert.equal(index.locate(e.id).rawLength, e.rawLength);
+    for (const raw of blobs) assert.equal(index.has(blobId(raw)), true);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('a scan thread reads only the indexes of tree packs; a tree in an older mixed pack is still found', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rp-trees-only-'));

@@ -126,6 +126,36 @@ export function firstRowKind(file: string, where: string): number | null {
 }
 
 /**
+ * The 88-byte row of `id` in an index file, found by binary search (rows are sorted by id): about
+ * log2(count) reads of one id each, or null when the file has no such row. The file's checksum is
+ * not checked: the record the row points at is, with the content's SHA-256, when it is read.
+ */
+export function findIndexRow(file: string, where: string, id: Uint8Array): Buffer | null {
+  const bad = (why: string): SnapError => new SnapError('REPO_CORRUPT', `damaged index ${where}: ${why}`);
+  const want = Buffer.from(id.buffer, id.byteOffset, ID_BYTES);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(12);
+    if (fs.readSync(fd, head, 0, 12, 0) !== 12 || !head.subarray(0, 8).equals(MAGIC)) throw bad('bad magic');
+    const probe = Buffer.alloc(INDEX_ENTRY_BYTES);
+    let lo = 0;
+    let hi = head.readUInt32LE(8) - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (fs.readSync(fd, probe, 0, ID_BYTES, 12 + mid * INDEX_ENTRY_BYTES) !== ID_BYTES) throw bad('truncated');
+      const order = probe.compare(want, 0, ID_BYTES, 0, ID_BYTES);
+      if (order < 0) lo = mid + 1;
+      else if (order > 0) hi = mid - 1;
+      else if (fs.readSync(fd, probe, 0, INDEX_ENTRY_BYTES, 12 + mid * INDEX_ENTRY_BYTES) !== INDEX_ENTRY_BYTES) throw bad('truncated');
+      else return probe;
+    }
+    return null;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
  * An id key: what an `idsOnly` index keeps of a row it never locates (BlobIndex): the id's first
  * ID_KEY_PREFIX bytes and the row's number in its index file, where the whole id is read back to
  * confirm a match. 12 bytes a blob instead of 32 (~20 MB less in the writer thread at a million).

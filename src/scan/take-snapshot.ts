@@ -196,8 +196,8 @@ export async function scanToPoint(repo: Repository, writer: RepoWriter, opts: Sn
     try {
       // Read here, not through the writer thread: the scan would wait for that thread to boot
       // and load its index (~0.3 s on the bench repository). A committed point's tree is in a
-      // sealed pack; only the tree packs' index is read (BlobIndex treesOnly).
-      const top = decodeTree(await repo.reader(undefined, { treesOnly: true }).read(idFromHex(prev.root)));
+      // sealed pack, found without loading an index (Repository.readTree).
+      const top = decodeTree(await repo.readTree(idFromHex(prev.root)));
       prevRootTree = top[0]?.subtree ?? null;
     } catch (err) {
       await coordinator.close();
