@@ -15,9 +15,13 @@ let ctx: WorkerContext | null = null;
 // Runs when piscina loads this module, before the thread reports ready (once it waits for tasks it
 // blocks in Atomics.wait and runs nothing else). A failure here is left for the first task to
 // meet and report with its path.
+// The tree index is not loaded here but by the first task that needs it: a thread may still be
+// starting when a short walk ends and the pool is destroyed, and a thread terminated inside
+// xxhash-addon (which verifies the index files) takes the whole process down: its calls do not
+// check napi_unwrap's status, which fails under termination. That was a restore into an empty
+// directory ending in SIGSEGV once in ~70 runs; a task is always awaited before the pool goes.
 try {
   ctx = new WorkerContext(workerData as ScanWorkerInit);
-  ctx.preloadTrees();
 } catch {
   // reported by the first task that needs what failed
 }

@@ -65,15 +65,6 @@ export class WorkerContext {
     return this.treeReader().index.rawLength(id) ?? 0;
   }
 
-  /**
-   * Loads the tree index now (the thread's start-up, before it takes tasks) rather than in its
-   * first task: only one thread has work at the start of a walk, and the others' index loads
-   * (~50 ms each on the bench repository) then overlap it instead of delaying their first batch.
-   */
-  preloadTrees(): void {
-    this.treeReader();
-  }
-
   private treeReader(): BlobReader {
     this.reader ??= Repository.open(this.repoDir, { create: false }).reader(undefined, { treesOnly: true });
     return this.reader;
