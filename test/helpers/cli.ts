@@ -23,14 +23,17 @@ export function isolated(extra: string[] = []): string[] {
   return ['--config', '/dev/null', '--db-locations', '/dev/null', '--no-boot', ...extra];
 }
 
-/** How a run ended, for assertion messages: its exit status or the signal that ended it, and stderr. */
+/** How a run ended, for assertion messages: its exit status and stderr (which names a signal). */
 export function outcome(r: CliResult): string {
-  return `${r.status === null ? `killed by ${r.signal}` : `exit ${r.status}`}: ${r.stderr}`;
+  return `exit ${r.status ?? 'none'}: ${r.stderr}`;
 }
 
 export function runCli(bin: string, args: string[], input?: string): CliResult {
   const r = spawnSync(bin, args, { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 });
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  // A command ended by a signal writes nothing about it: the signal is added to stderr, which is
+  // what the assertions show (`assert.equal(r.status, 0, r.stderr)`).
+  const stderr = r.signal ? `${r.stderr}[ended by ${r.signal}]\n` : r.stderr;
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr };
 }
 
 export function snapshot(root: string, repo: string, extra: string[] = []): CliResult {
