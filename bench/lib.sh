@@ -89,6 +89,11 @@ wait_quiet() {
 
 measure() {
   local step=$1 tool=$2 repo=$3; shift 3
+  # The previous step's writes (another tool's repository, ~1 GB) are flushed first: left to the
+  # kernel's writeback, they competed with this step's own reads and fsyncs (our no-change step,
+  # right after borg's first snapshot: 1.77 and 2.25 s at 123-138% CPU in two runs; 1.24 s at
+  # 176% in the next run, with this sync; the same code on a cached tree: 1.2 s).
+  sync
   wait_quiet
   local base="$WORK/logs/$step-$tool" t0 t1 rc wall user sys rss repo_bytes="" busy0 busy1 other
   log "$step / $tool: $*"
