@@ -1,7 +1,8 @@
 // Micro-benchmarks of the snapshot pipeline's kernels, one table: hashing (the SHA-256 blob id
-// against xxh3, which is only a checksum), zstd at the repository's level (compressible vs incompressible input; level 3 beside it),
-// FastCDC cutting, tree encode/decode, and the per-directory stat walk (our readdirAt + fstatat
-// against Node's readdirSync + lstatSync). Run: `npm run bench` (builds, then dist/bench/kernels.js).
+// against xxh3, which is only a checksum), zstd at the repository's level (compressible vs
+// incompressible input; level 3 beside it), FastCDC cutting, tree encode/decode, and the
+// per-directory stat walk (our readdirAt + fstatat against Node's readdirSync + lstatSync).
+// Run: `npm run bench` (builds, then dist/bench/kernels.js).
 // MB/s means 10^6 bytes per second of input. Scratch files go under BENCH_TMP (default
 // /var/tmp/rp-bench/kernels) and are removed at the end.
 import crypto from 'node:crypto';
