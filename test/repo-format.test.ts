@@ -474,6 +474,13 @@ test("the writer's id keys: an id sharing a stored id's first 8 bytes is not sto
     nearly[31]! ^= 1;
     assert.equal(index.has(nearly), false, 'the last byte differs');
     for (const id of others) assert.equal(index.has(id), true);
+    // Confirmations read through descriptors kept open, one per index file read, until closed.
+    index.closeFiles(); // the load confirmed the duplicate through them too
+    for (let i = 0; i < 1000; i++) index.has(withTail(1 + (i % 3)));
+    assert.equal(index.openIndexFiles, 2, 'the two index files holding the prefix, each opened once');
+    index.closeFiles();
+    assert.equal(index.openIndexFiles, 0);
+    assert.equal(index.has(withTail(3)), true, 'still answered after closing');
     // A pack sealed during the run: the same rules through addPack.
     const sealed = indexOf([withTail(4), withTail(2)]);
     index.addPack(sealed.packId, sealed.table);

@@ -14,6 +14,7 @@ import { BlobKind } from '../model/blob-id.js';
 import { SnapError } from '../model/errors.js';
 import { ID_KEY_BYTES, ID_KEY_PREFIX, INDEX_ENTRY_BYTES, firstRowKind, readIndexEntry, readIndexId, readIndexRows, readRawLength, splitRows, type IndexEntry } from './index-file.js';
 import type { LocalStore } from './local-store.js';
+import { OpenFiles } from './open-files.js';
 
 export interface BlobLocation extends IndexEntry {
   packId: string;
@@ -51,6 +52,11 @@ export class BlobIndex {
   /** Packs a lazy load left rows out of: 'some' (of the other kinds) or 'all' (not read). */
   private readonly partial = new Map<string, 'some' | 'all'>();
   private store: LocalStore | null = null;
+  /**
+   * Index files read to confirm id keys, kept open: content stored already is confirmed up to three
+   * times on the writer's way (has(), a bundle's rebuild, claim()), an open and a close each.
+   */
+  private readonly confirmFiles = new OpenFiles();
 
   static load(store: LocalStore, opts: BlobIndexOptions = {}): BlobIndex {
     const index = new BlobIndex();
@@ -139,7 +145,7 @@ export class BlobIndex {
    * not trusted, since 8 bytes of SHA-256 can be matched on purpose by a file's author.
    */
   private keyConfirmed(p: number, fileRow: number, id: Uint8Array): boolean {
-    const stored = readIndexId(this.store!.path(`index/${this.packIds[p]!}.idx`), fileRow);
+    const stored = readIndexId(this.store!.path(`index/${this.packIds[p]!}.idx`), fileRow, this.confirmFiles);
     for (let i = 0; i < ID; i++) if (stored[i] !== id[i]) return false;
     return true;
   }
@@ -208,7 +214,7 @@ export class BlobIndex {
       let slot = this.slotOf(id);
       if (keys && this.slots[slot] !== 0) {
         // The prefix is held already: the whole id (from this row's index file) decides.
-        id = readIndexId(this.store!.path(`index/${packId}.idx`), table.readUInt32LE(o + ID_KEY_PREFIX));
+        id = readIndexId(this.store!.path(`index/${packId}.idx`), table.readUInt32LE(o + ID_KEY_PREFIX), this.confirmFiles);
         slot = this.slotOf(id);
       }
       if (this.slots[slot] === 0) {
@@ -222,6 +228,16 @@ export class BlobIndex {
 
   get size(): number {
     return this.count;
+  }
+
+  /** Index files held open to confirm id keys (for tests). */
+  get openIndexFiles(): number {
+    return this.confirmFiles.size;
+  }
+
+  /** Closes the index files held open; the index stays usable (they are opened again as needed). */
+  closeFiles(): void {
+    this.confirmFiles.close();
   }
 
   has(id: Uint8Array): boolean {

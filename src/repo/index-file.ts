@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { xxh3, xxh3Stream } from './checksum.js';
 import type { Compression } from './record.js';
 import { readU64, writeU64 } from './u64.js';
+import type { OpenFiles } from './open-files.js';
 
 const MAGIC = Buffer.from('RPIDX01\n');
 export const INDEX_ENTRY_BYTES = 88;
@@ -163,15 +164,18 @@ export function findIndexRow(file: string, where: string, id: Uint8Array): Buffe
 export const ID_KEY_BYTES = 12;
 export const ID_KEY_PREFIX = 8;
 
-/** Row `row`'s whole id, read from the index file (to confirm an id key's match). */
-export function readIndexId(file: string, row: number): Buffer {
+/**
+ * Row `row`'s whole id, read from the index file (to confirm an id key's match), through `open`'s
+ * descriptors when given (index files never change once written).
+ */
+export function readIndexId(file: string, row: number, open?: OpenFiles): Buffer {
   const id = Buffer.alloc(ID_BYTES);
-  const fd = fs.openSync(file, 'r');
+  const fd = open ? open.fd(file) : fs.openSync(file, 'r');
   try {
     if (fs.readSync(fd, id, 0, ID_BYTES, 12 + row * INDEX_ENTRY_BYTES) !== ID_BYTES) throw new SnapError('REPO_CORRUPT', `damaged index ${file}: row ${row} is missing`);
     return id;
   } finally {
-    fs.closeSync(fd);
+    if (!open) fs.closeSync(fd);
   }
 }
 

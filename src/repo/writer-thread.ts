@@ -106,10 +106,12 @@ async function handle(req: WriterRequest): Promise<void> {
       if (init.dryRun) throw new SnapError('IO', 'a dry run cannot commit a point');
       packs.seal();
       repo.commitPoint(req.point);
+      index.closeFiles();
       reply({ type: 'committed', seq: req.seq, packs: packs.sealedPacks.length });
       return;
     case 'abort':
       packs.discard();
+      index.closeFiles();
       reply({ type: 'aborted', seq: req.seq });
       return;
   }
