@@ -21,7 +21,7 @@ export * from './at-calls.js';
 export * from './fd-calls.js';
 export * from './xattr.js';
 export { openBeneath, safeOpenBeneath, type SafeOpenOptions } from './open-beneath.js';
-export { isSysError, sysError } from './sys-error.js';
+export { isSysError, sysError, sysErrorOfErrno } from './sys-error.js';
 export {
   assertBigInt,
   assertBits,

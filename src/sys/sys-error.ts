@@ -33,6 +33,19 @@ export function sysError(code: string, syscall: string, path?: PathArg, dest?: P
   return error;
 }
 
+/** The same error for a raw errno, as fstatatMany reports one per entry. */
+export function sysErrorOfErrno(errno: number, syscall: string, path?: PathArg): NativeError {
+  const code = getSystemErrorMap().get(-errno)?.[0];
+  if (code === undefined || errnoByCode[code] === undefined) {
+    const error = sysError('EIO', syscall, path);
+    error.message = `errno ${errno}: ${describe(errno)}, ${syscall}${path === undefined ? '' : ` '${show(path)}'`}`;
+    error.errno = -errno;
+    error.code = `ERRNO${errno}`;
+    return error;
+  }
+  return sysError(code, syscall, path);
+}
+
 /** True for an error thrown by the addon (or sysError) with the given code. */
 export function isSysError(error: unknown, code?: string): error is NativeError {
   if (!(error instanceof Error)) return false;

@@ -2,9 +2,9 @@
 // previous point's entry when (type, size, mtime ns, ctime ns, inode) all match, and read changed
 // files (open O_NOFOLLOW|O_NOATIME, metadata from fstat of the same fd) within the batch's byte
 // budget; larger files are deferred to file tasks so a task's memory stays bounded.
+import { constants as osConstants } from 'node:os';
 import * as sys from '../sys/index.js';
 import { type Entry, EntryFlag, EntryType, entryTypeFromMode } from '../model/entry.js';
-import { errnoCode } from '../model/errors.js';
 import { decodeTree, encodeTreeWithOffsets } from '../repo/tree-codec.js';
 import { EMPTY_TREE_ID } from '../repo/empty-tree.js';
 import type { BlobSink } from './blob-sink.js';
@@ -13,8 +13,11 @@ import { idHex } from '../model/blob-id.js';
 import { entryFromStat, fsFlagsOfFd, xattrsAt, xattrsOfFd } from './entry-meta.js';
 import { readFileEntry } from './read-file.js';
 import { emptyStats, fileDataBytes, type DeferredFile, type DirPart, type SubdirRef, type TaskStats } from './protocol.js';
-import type { WorkerContext } from './worker-context.js';
 import { unchangedDir } from './unchanged-dir.js';
+import { ListingStats } from './listing-stats.js';
+import { STAT_BATCH, type WorkerContext } from './worker-context.js';
+
+const { ENOENT } = osConstants.errno;
 
 /** Files up to this size are read inside the directory task, while its batch's budget lasts. */
 const INLINE_FILE_MAX = 4 * 1024 * 1024;
@@ -58,30 +61,34 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
   const deferred: DeferredFile[] = [];
   let listed = 0;
   try {
-    // One buffer for all names and no object per stat (readdirPacked/fstatatInto): this loop runs
+    // One buffer for all names and stats in batches (readdirPacked/ListingStats): this loop runs
     // for every file of the server.
     const listing = sys.readdirPacked(dirfd);
     listed = listing.count;
     const dirPath = relPath.toString('latin1');
+    // The first STAT_BATCH entries are stat'ed here for both paths, so that a directory that
+    // changed is not stat'ed twice (unchangedDir stats any further batches itself).
+    const firstBatch = Math.min(listing.count, STAT_BATCH);
+    if (firstBatch > 0) sys.fstatatMany(dirfd, listing, 0, firstBatch, sys.constants.AT_SYMLINK_NOFOLLOW, ctx.statBatch, ctx.statErrnos);
     if (prevTree) {
       const same = unchangedDir(ctx, dirfd, listing, prevTree, dirPath);
       if (same) return same;
     }
+    // Copied now, before the first await: the context's arrays are shared with the other task.
+    const listingStats = new ListingStats(dirfd, listing, listing.count <= STAT_BATCH ? { slots: ctx.statBatch, errnos: ctx.statErrnos } : null);
     const prevByName = new Map<string, Entry>();
     if (prevTree) for (const e of decodeTree(prevTree)) prevByName.set(e.name.toString('latin1'), e);
     for (let i = 0, o = 0; i < listing.count; i++) {
+      const from = o;
       const end = listing.names.indexOf(0, o);
       const name = listing.names.subarray(o, end);
       o = end + 1;
       const latinName = name.toString('latin1');
       const path = `${dirPath}/${latinName}`;
-      let st: sys.SlotStat;
-      try {
-        sys.fstatatInto(dirfd, name, sys.constants.AT_SYMLINK_NOFOLLOW, ctx.statSlots);
-        st = sys.statFromSlots(ctx.statSlots);
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT') continue; // deleted since the listing
-        throw err;
+      const st = listingStats.stat(i, from);
+      if (typeof st === 'number') {
+        if (st === ENOENT) continue; // deleted since the listing
+        throw sys.sysErrorOfErrno(st, 'fstatat', name);
       }
       const type = entryTypeFromMode(Number(st.mode));
       if (type === null) {

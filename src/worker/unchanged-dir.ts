@@ -74,7 +74,8 @@ function isZero(a: Uint8Array, at: number, n: number): boolean {
 
 /**
  * The directory open at `dirfd`, listed as `listing`, if every entry is as in `prevTree`; else null.
- * `dirPath` is its path from ROOT (latin1), for the exclusion rules.
+ * `dirPath` is its path from ROOT (latin1), for the exclusion rules. The caller has stat'ed the
+ * listing's first STAT_BATCH entries into ctx.statBatch / ctx.statErrnos.
  */
 export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedDir, prevTree: Buffer, dirPath: string): ScannedDir | null {
   const layout = layoutOf(prevTree);
@@ -90,7 +91,7 @@ export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedD
   for (let i = 0, o = 0; i < listing.count; i++) {
     // Entries are stat'ed STAT_BATCH at a time, each batch just before it is compared.
     const j = i % STAT_BATCH;
-    if (j === 0) sys.fstatatMany(dirfd, listing, o, Math.min(STAT_BATCH, listing.count - i), sys.constants.AT_SYMLINK_NOFOLLOW, slots, ctx.statErrnos);
+    if (j === 0 && i > 0) sys.fstatatMany(dirfd, listing, o, Math.min(STAT_BATCH, listing.count - i), sys.constants.AT_SYMLINK_NOFOLLOW, slots, ctx.statErrnos);
     const from = o;
     const end = listing.names.indexOf(0, o);
     o = end + 1;

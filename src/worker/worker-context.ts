@@ -30,7 +30,7 @@ export class WorkerContext {
   private readonly readDelayMs: number;
   private readonly readSignal: string | undefined;
 
-  /** Reused by every fstatatInto of this thread's walk. */
+  /** Reused by every fstatInto of this thread (see fstatFd). */
   readonly statSlots = new BigInt64Array(sys.STAT_FIELD_COUNT);
   /** Reused by every fstatatMany of this thread's walk: STAT_BATCH entries' fields and errnos. */
   readonly statBatch = new BigInt64Array(STAT_BATCH * sys.STAT_FIELD_COUNT);
