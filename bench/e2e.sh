@@ -13,7 +13,7 @@
 #   KEEP [0]                       1: keep tree and repositories (else removed; logs/results kept)
 #   NO_BUILD [0]                   1: skip `tsc`
 # Sequence (one tree, churned once, so every tool snapshots identical states):
-#   copy tree + 5 x 20 MiB logs -> per tool: warm cache, first snapshot -> per tool: no-change
+#   touch free memory -> copy tree + 5 x 20 MiB logs -> per tool: warm cache, first snapshot -> per tool: no-change
 #   snapshot -> find reference -> churn -> warm cache -> per tool: churn snapshot -> report.
 set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
@@ -100,6 +100,7 @@ main() {
   : >"$WORK/results.tsv"
   build_ts
   install_tools
+  touch_free_memory
   make_tree
   local files entries bytes
   entries=$(find "$TREE" | wc -l)
@@ -112,7 +113,7 @@ main() {
     echo "  \"tree\": \"copy of $TREE_SOURCES without $TREE_EXCLUDES, plus 5 x 20 MiB logs: $entries entries, $files regular files, $(awk "BEGIN{printf \"%.2f\", $bytes / 1073741824}") GiB (du -sb)\","
     echo "  \"versions\": \"$(restic version 2>/dev/null | cut -d' ' -f1-2), $(borg --version 2>/dev/null), node $(node --version)\","
     echo "  \"machine\": \"$(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p')), $(free -h | awk 'NR==2{print $2}') RAM, kernel $(uname -r)\","
-    echo "  \"cache\": \"warm: the tree is read with cat before each tool's first snapshot and before the churn snapshots; page cache is never dropped\","
+    echo "  \"cache\": \"warm: the tree is read with cat before each tool's first snapshot and before the churn snapshots; page cache is never dropped; free memory touched once before the tree copy (first touch of VM memory is slow)\","
     echo "  \"settings\": \"ours: defaults (zstd-$(node -e "import('$PROJ/dist/src/repo/compression.js').then((m) => console.log(m.ZSTD_LEVEL))"), --config/--db-locations /dev/null); restic: defaults (repo v2, compression auto); borg: -e none, --compression lz4\""
     echo "}"
   } >"$WORK/meta.json"

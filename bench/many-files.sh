@@ -17,6 +17,7 @@ mkdir -p "$WORK/logs"
 : >"$WORK/results.tsv"
 build_ts
 ensure_time
+touch_free_memory
 rm -rf "$TREE" "$REPO"
 log "generating $COUNT files in $TREE"
 t0=$(date +%s)
@@ -27,7 +28,7 @@ cat >"$WORK/meta.json" <<EOF
   "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
   "tree": "$COUNT files of 0..2 KiB (unique content), 1000 per directory: $(cat "$WORK/logs/gen.json" | tr -d '"{}')",
   "machine": "$(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p')), $(free -h | awk 'NR==2{print $2}') RAM, kernel $(uname -r)",
-  "cache": "warm (files were just written; page cache never dropped)"
+  "cache": "warm (files were just written; page cache never dropped; free memory touched once before, as first touch of VM memory is slow)"
 }
 EOF
 
