@@ -12,6 +12,7 @@ import { compressPayload } from '../repo/compression.js';
 import { Compression } from '../repo/record.js';
 import type { BlobDesc } from './protocol.js';
 import type { PreviousChunks } from './previous-chunks.js';
+import { type ReadSlabs, SlabCursor } from './read-slabs.js';
 
 interface Pending {
   id: Buffer;
@@ -35,6 +36,26 @@ export class BlobSink {
    */
   private readonly spent = new Set<Buffer>();
   private readonly owned = new Set<ArrayBufferLike>();
+  /** Where read buffers come from when the thread lends slabs (see read-slabs.ts). */
+  private readonly slabs: SlabCursor | null;
+
+  /** `slabs`: the thread's reusable read memory (null: every read buffer is new). */
+  constructor(slabs: ReadSlabs | null = null) {
+    this.slabs = slabs ? new SlabCursor(slabs) : null;
+  }
+
+  /**
+   * A buffer to read `length` bytes of a file into, whose pieces are then given to add(). The
+   * sink holds it until finish(), which gives its memory back to the thread (or releases it):
+   * nothing may use it, or a piece of it, after that.
+   */
+  readBuffer(length: number): Buffer {
+    const lent = this.slabs?.piece(length);
+    if (lent) return lent;
+    const buf = Buffer.allocUnsafe(length);
+    this.own(buf);
+    return buf;
+  }
 
   /** Hands over a read buffer whose pieces are given to add(): released by finish(). */
   own(buf: Buffer): void {
@@ -113,6 +134,10 @@ export class BlobSink {
     for (const buf of this.spent) release(buf);
     this.spent.clear();
     this.owned.clear();
+    // Every compression has finished and every payload is copied into `data`: the read buffers'
+    // bytes are no longer needed (nor reachable: the queue is emptied first).
+    this.pending.length = 0;
+    this.slabs?.giveBackAll();
     return { data, blobs };
   }
 }

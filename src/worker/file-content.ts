@@ -74,8 +74,7 @@ export async function readChunks(
     const ext = extents[extentIndex]!;
     const remaining = ext.length - offsetInExtent;
     const want = whole ? remaining : Math.min(remaining, Math.max(budget - bytesRead, chunker.params.max));
-    const buf = Buffer.allocUnsafe(want);
-    sink.own(buf); // its pieces are the task's blobs: released when the task's result is built
+    const buf = sink.readBuffer(want); // its pieces are the task's blobs: held until its result is built
     const got = readFully(fd, buf, want, ext.offset + offsetInExtent);
     bytesRead += got;
     const atExtentEnd = got < want || offsetInExtent + got >= ext.length;

@@ -49,7 +49,7 @@ export async function scanDirBatch(ctx: WorkerContext, task: DirTask): Promise<D
 }
 
 async function scanDirs(ctx: WorkerContext, task: DirTask, open: OpenFiles): Promise<DirResult> {
-  const sink = new BlobSink();
+  const sink = new BlobSink(ctx.readSlabs);
   const budget: ReadBudget = { bytes: BATCH_READ_BYTES };
   const stats = emptyStats();
   const warnings: string[] = [];

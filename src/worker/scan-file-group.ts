@@ -13,7 +13,7 @@ export async function scanFileGroup(ctx: WorkerContext, task: FileGroupTask): Pr
   const relDir = Buffer.from(task.relDir);
   const stats = emptyStats();
   const warnings: string[] = [];
-  const sink = new BlobSink();
+  const sink = new BlobSink(ctx.readSlabs);
   const files: GroupedFile[] = [];
   const dirfd = ctx.openDir(relDir);
   try {

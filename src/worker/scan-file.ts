@@ -18,7 +18,7 @@ export async function scanFileSegment(ctx: WorkerContext, task: FileTask): Promi
   const name = relPath.subarray(slash + 1);
   const stats = emptyStats();
   const warnings: string[] = [];
-  const sink = new BlobSink();
+  const sink = new BlobSink(ctx.readSlabs);
   const gone = (): FileResult => ({ ok: true, chunks: [], data: new Uint8Array(0), blobs: [], entryTree: null, resume: null, restart: false, changed: false, stats, warnings });
 
   const dirfd = ctx.openDir(relPath.subarray(0, slash));

@@ -6,6 +6,7 @@ import * as sys from '../sys/index.js';
 import { errnoCode } from '../model/errors.js';
 import { ExclusionRules } from '../scan/exclusions.js';
 import { Chunker } from './chunker.js';
+import { ReadSlabs } from './read-slabs.js';
 import { slotsHaveIdentity } from './entry-meta.js';
 import { Repository } from '../repo/repository.js';
 import type { BlobReader } from '../repo/blob-reader.js';
@@ -35,6 +36,8 @@ export class WorkerContext {
   /** Reused by every fstatatMany of this thread's walk: STAT_BATCH entries' fields and errnos. */
   readonly statBatch = new BigInt64Array(STAT_BATCH * sys.STAT_FIELD_COUNT);
   readonly statErrnos = new Int32Array(STAT_BATCH);
+  /** Memory file reads borrow and their tasks give back (see read-slabs.ts). */
+  readonly readSlabs = new ReadSlabs();
   private reader: BlobReader | null = null;
   private readonly repoDir: string;
 
