@@ -7,15 +7,18 @@
 // their bytes is done (BlobSink.finish). Everything a task reads lives exactly that long, so
 // packing its files into slabs wastes only each slab's tail. Buffers kept per size instead (each
 // read rounded up to a power of two) saved as much time but raised a first snapshot's peak RSS
-// by ~19% (slabs: ~11%, the slabs kept; a churn snapshot's fell 8-14% either way).
+// by ~19%; slabs, 3 kept: +3% (6 kept: +11%, and no faster); a churn snapshot's fell ~10%.
 // A slab is never lent twice: it is in the free list only between a giveBack and a take.
 
 /** One slab: the largest single read (a file task's segment, a file read inline) fits in one. */
 export const READ_SLAB_BYTES = 4 * 1024 * 1024;
 /** Smaller reads come from Node's own pool slabs or malloc, as before: they fault little. */
 export const READ_FROM_SLAB_MIN = 16 * 1024;
-/** Slabs a thread keeps between tasks: its two tasks at once hold up to ~2 x 12 MiB of reads. */
-export const READ_SLABS_KEPT = 6;
+/**
+ * Slabs a thread keeps between tasks. Its two tasks at once hold up to ~2 x 12 MiB of reads, but
+ * keeping 6 was no faster than 3 (churn 1.02x, first snapshot 1.02x) for ~35 MiB more peak RSS.
+ */
+export const READ_SLABS_KEPT = 3;
 
 export class ReadSlabs {
   private readonly free: ArrayBuffer[] = [];
