@@ -75,6 +75,7 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
       if (same) return same;
     }
     // Copied now, before the first await: the context's arrays are shared with the other task.
+    // A larger directory is stat'ed again in batches (unchangedDir may have moved on to a later one).
     const listingStats = new ListingStats(dirfd, listing, listing.count <= STAT_BATCH ? { slots: ctx.statBatch, errnos: ctx.statErrnos } : null);
     const prevByName = new Map<string, Entry>();
     if (prevTree) for (const e of decodeTree(prevTree)) prevByName.set(e.name.toString('latin1'), e);
