@@ -21,7 +21,19 @@ function show(p: PathArg): string {
 export function sysError(code: string, syscall: string, path?: PathArg, dest?: PathArg): NativeError {
   const errno = errnoByCode[code];
   if (errno === undefined) throw new TypeError(`sysError: unknown errno code ${code}`);
-  let message = `${code}: ${describe(errno)}, ${syscall}`;
+  return buildError(code, code, errno, syscall, path, dest);
+}
+
+/** The same error for a raw errno, as fstatatMany reports one per entry; an unknown one is ERRNO<n>. */
+export function sysErrorOfErrno(errno: number, syscall: string, path?: PathArg): NativeError {
+  const code = getSystemErrorMap().get(-errno)?.[0];
+  if (code !== undefined && errnoByCode[code] !== undefined) return buildError(code, code, errno, syscall, path);
+  return buildError(`ERRNO${errno}`, `errno ${errno}`, errno, syscall, path);
+}
+
+/** "LABEL: description, syscall 'path' -> 'dest'", with code, negative errno, syscall, path/dest. */
+function buildError(code: string, label: string, errno: number, syscall: string, path?: PathArg, dest?: PathArg): NativeError {
+  let message = `${label}: ${describe(errno)}, ${syscall}`;
   if (path !== undefined) message += ` '${show(path)}'`;
   if (dest !== undefined) message += ` -> '${show(dest)}'`;
   const error = new Error(message) as NativeError;
@@ -31,19 +43,6 @@ export function sysError(code: string, syscall: string, path?: PathArg, dest?: P
   if (path !== undefined) error.path = show(path);
   if (dest !== undefined) error.dest = show(dest);
   return error;
-}
-
-/** The same error for a raw errno, as fstatatMany reports one per entry. */
-export function sysErrorOfErrno(errno: number, syscall: string, path?: PathArg): NativeError {
-  const code = getSystemErrorMap().get(-errno)?.[0];
-  if (code === undefined || errnoByCode[code] === undefined) {
-    const error = sysError('EIO', syscall, path);
-    error.message = `errno ${errno}: ${describe(errno)}, ${syscall}${path === undefined ? '' : ` '${show(path)}'`}`;
-    error.errno = -errno;
-    error.code = `ERRNO${errno}`;
-    return error;
-  }
-  return sysError(code, syscall, path);
 }
 
 /** True for an error thrown by the addon (or sysError) with the given code. */
