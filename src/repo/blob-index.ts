@@ -15,6 +15,7 @@ import { SnapError } from '../model/errors.js';
 import { ID_KEY_BYTES, ID_KEY_PREFIX, INDEX_ENTRY_BYTES, firstRowKind, readIndexEntry, readIndexId, readIndexRows, readRawLength, splitRows, type IndexEntry } from './index-file.js';
 import type { LocalStore } from './local-store.js';
 import { OpenFiles } from './open-files.js';
+import { releaseArrayBuffer } from '../sys/index.js';
 
 export interface BlobLocation extends IndexEntry {
   packId: string;
@@ -185,6 +186,10 @@ export class BlobIndex {
       this.slots[slot] = v;
       this.tags[slot] = oldTags[i]!;
     }
+    // Freed now: the writer's table doubles to 2M slots (10 MiB) at a million blobs, and the
+    // collector frees a dead buffer only tens of MiB later.
+    releaseArrayBuffer(oldSlots.buffer as ArrayBuffer);
+    releaseArrayBuffer(oldTags.buffer as ArrayBuffer);
   }
 
   /**

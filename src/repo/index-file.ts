@@ -6,6 +6,7 @@ import { xxh3, xxh3Stream } from './checksum.js';
 import type { Compression } from './record.js';
 import { readU64, writeU64 } from './u64.js';
 import type { OpenFiles } from './open-files.js';
+import { releaseArrayBuffer } from '../sys/index.js';
 
 const MAGIC = Buffer.from('RPIDX01\n');
 export const INDEX_ENTRY_BYTES = 88;
@@ -41,6 +42,8 @@ export class IndexRows {
     if ((this.count + 1) * INDEX_ENTRY_BYTES > this.buf.length) {
       const bigger = Buffer.alloc(this.buf.length * 2);
       this.buf.copy(bigger);
+      // Freed now, not at a collection tens of MiB later: a pack's doublings add up to its rows.
+      releaseArrayBuffer(this.buf.buffer as ArrayBuffer);
       this.buf = bigger;
     }
     const o = this.count * INDEX_ENTRY_BYTES;
@@ -75,6 +78,12 @@ export class IndexRows {
     }
     xxh3(out.subarray(0, o)).copy(out, o);
     return out;
+  }
+
+  /** Frees the rows now (after encode()); nothing may be pushed afterwards. */
+  release(): void {
+    releaseArrayBuffer(this.buf.buffer as ArrayBuffer);
+    this.count = 0;
   }
 }
 

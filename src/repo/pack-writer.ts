@@ -151,9 +151,11 @@ export class PackWriter {
     const packId = idHex(pack.hash.digest());
     this.store.putStaged(pack.staged, `packs/${packId.slice(0, 2)}/${packId}.pack`);
     const index = pack.rows.encode();
+    pack.rows.release();
     this.store.put(`index/${packId}.idx`, index);
     this.sealedPacks.push(packId);
     this.onSeal(packId, index); // the index has these blobs now: the open-pack table can go
+    this.unsealed.get(cls)?.release();
     this.unsealed.delete(cls);
   }
 

@@ -24,11 +24,14 @@ if (!init.dryRun) repo.upgradeFormat(); // this run may write bundle records
 // them too. Until then a tree in such an older pack may be stored again: a duplicate, not damage.
 // In a snapshot, rows other than trees keep only id keys (idsOnly): it never reads them, and at
 // a million small blobs whole rows cost ~90 MB of this thread's memory, their ids ~32, id keys ~12.
-const index = repo.loadIndex({ treesOnly: true, idsOnly: !init.readsContent });
+const idsOnly = !init.readsContent;
+const index = repo.loadIndex({ treesOnly: true, idsOnly });
 const packs = new PackWriter(repo.store, index, init.packTargetBytes, (packId, idx) => {
   index.addPack(packId, indexTable(idx, packId));
-  // The pack's row buffer and the encoded index (the index keeps a copy when idsOnly).
-  dropped(2 * idx.length);
+  // With ids only, the index has copied what it keeps of the encoded index (tree rows, id keys),
+  // which is freed now; otherwise the index keeps a view of it, and it is left to the collector.
+  if (idsOnly && releaseArrayBuffer(idx.buffer as ArrayBuffer) > 0) return;
+  dropped(idx.length);
 });
 const reader = repo.reader(index);
 /** Dry runs store nothing: tree blobs are kept here (to plan from), data blobs are dropped. */
