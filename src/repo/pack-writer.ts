@@ -32,9 +32,12 @@ export const PACK_TARGET_BYTES = 32 * 1024 * 1024;
 /**
  * A pack is also sealed at this many blobs. Small files compress to ~100 bytes each in bundles,
  * so a 32 MiB pack held ~600k blobs, and the writer kept that pack's index rows and id table in
- * memory until it was sealed: ~170 MB at the 1M-file first snapshot. 64k rows are a 5.6 MiB index.
+ * memory until it was sealed: ~170 MB at the 1M-file first snapshot. An open pack and its seal
+ * cost ~270 bytes a row for a moment (row buffer, id table, sort order, encoded index, id keys):
+ * at 64k rows the 1M-file first snapshot peaked at 264 MiB, at 32k 246, at 16k 237 (a 1.4 MiB
+ * index; 61 packs for a million small files). Larger files fill packs by size long before this.
  */
-export const PACK_MAX_BLOBS = 65536;
+export const PACK_MAX_BLOBS = 16384;
 
 export interface NewRecord {
   id: Buffer;
