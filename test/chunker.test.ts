@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { Chunker, DEFAULT_CHUNKER } from '../src/worker/chunker.js';
 
 function chunks(c: Chunker, buf: Buffer): Buffer[] {
@@ -106,4 +107,32 @@ test('cuts are the byte-at-a-time definition\'s, at every offset modulo the unro
     assert.equal(len, referenceCut(DEFAULT_CHUNKER, big, pos, big.length - pos), `default cut at ${pos}`);
     pos += len;
   }
+});
+
+test('cut() keeps its optimized code: no deoptimization over files of many sizes (warmed up first)', () => {
+  // A path of cut() that had not run when V8 compiled it deoptimizes when first taken, and the loop
+  // then runs in baseline code until it is compiled again (src/worker/chunker.ts, warmUp). Run in a
+  // child with the commands' V8 settings, so the compiler tiers up as it does in a snapshot.
+  const chunkerUrl = new URL('../src/worker/chunker.js', import.meta.url).href;
+  const tuningUrl = new URL('../src/cli/v8-tuning.js', import.meta.url).href;
+  const script = `
+    import '${tuningUrl}';
+    import { randomBytes } from 'node:crypto';
+    const { Chunker } = await import('${chunkerUrl}');
+    const c = new Chunker();
+    const data = randomBytes(40 * 1024 * 1024);
+    let chunks = 0;
+    // "Files" of 1-5 MiB at odd lengths: both phases, cuts at every unrolled position, the
+    // byte-wise tail at each file's end.
+    for (let off = 0, n = 1; off < data.length; n++) {
+      const size = Math.min(data.length - off, 1024 * 1024 + ((n * 1_234_567) % (4 * 1024 * 1024)) + (n % 7));
+      for (let pos = 0; pos < size; chunks++) pos += c.cut(data, off + pos, size - pos);
+      off += size;
+    }
+    console.log('chunks', chunks);
+  `;
+  const out = execFileSync(process.execPath, ['--trace-deopt', '--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  assert.match(out, /chunks \d+/);
+  const deopts = out.split('\n').filter((l) => /deoptimizing .*<JSFunction cut /.test(l));
+  assert.deepEqual(deopts, [], 'cut() was deoptimized');
 });

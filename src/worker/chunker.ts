@@ -35,6 +35,9 @@ function topBitsMask(bits: number): number {
   return bits >= 32 ? -1 : ((0xffffffff << (32 - bits)) | 0);
 }
 
+/** Set once cut() has been run through all its paths (warmUp, below). */
+let warmedUp = false;
+
 export class Chunker {
   private readonly gear: Int32Array;
   private readonly maskHard: number;
@@ -56,6 +59,7 @@ export class Chunker {
    * there (`atEnd`), so that a cut never depends on how the data was read.
    */
   cut(buf: Uint8Array, start: number, len: number): number {
+    if (!warmedUp) warmUp(); // on the first call, not at start-up: most snapshots chunk nothing
     const { min, avg, max } = this.params;
     if (len <= min) return len;
     const end = start + Math.min(len, max);
@@ -92,4 +96,33 @@ export class Chunker {
     }
     return end - start;
   }
+}
+
+/**
+ * Runs cut() through every path of its loop once, with small parameters, before real data: each
+ * of the eight cut positions of both phases, the phase change, the byte-wise tail, and a chunk cut
+ * at `max`. V8 compiles cut() with TurboFan while it runs through the first large file (by on-stack
+ * replacement), and a path that had not run by then has no type feedback: reaching it throws the
+ * optimized code away ("insufficient type feedback"), and the loop runs in baseline code until it
+ * is compiled again. In a churn snapshot each scan thread did so 8 times and more, and cut() ran at
+ * ~0.3 GB/s (docs/BENCHMARKS.md). Feedback belongs to the method, not the instance: a small
+ * instance's run serves every later one.
+ */
+function warmUp(): void {
+  warmedUp = true;
+  const small = new Chunker({ min: 8, avg: 64, max: 256, seed: 1 });
+  const data = Buffer.allocUnsafe(16 * 1024);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < data.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    data[i] = x & 0xff;
+  }
+  // Lengths that are not multiples of 8 run the byte-wise tail; short ones the early return.
+  for (let off = 0, n = 0; off < data.length; n++) off += small.cut(data, off, Math.min(data.length - off, 3 + ((n * 37) % 300)));
+  // A run of one byte value hashes to a constant after 32 bytes; one whose constant never meets
+  // the mask makes a chunk of `max` bytes.
+  const run = Buffer.allocUnsafe(256);
+  for (let b = 0; b < 256; b++) if (small.cut(run.fill(b), 0, run.length) === run.length) break;
 }
