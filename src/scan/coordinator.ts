@@ -16,6 +16,7 @@ import type { RepoWriter } from '../repo/repo-writer.js';
 import { WORKER_HEAP_LIMITS, workerExecArgv } from '../repo/worker-options.js';
 import { PreviousChunkList } from '../worker/previous-chunks.js';
 import { dropped } from '../repo/gc-pacer.js';
+import { releaseBuffer } from '../sys/index.js';
 import { MAX_READ_ATTEMPTS, ROOT_FAILED, SEGMENT_BYTES, GROUP_BYTES, GROUP_FILES, GROUP_FILE_MAX, addStats, emptyStats, type DeferredFile, type DirResult, type FileGroupResult, type FileResult, type FileResume, type ScanResult, type ScanTask, type ScanWorkerInit, type TaskStats } from '../worker/protocol.js';
 
 export interface ScanProgress {
@@ -470,8 +471,10 @@ export class Coordinator {
     const id = blobId(raw);
     const { compression, payload } = compress ? await compressPayload(raw) : { compression: Compression.None, payload: raw };
     const data = new Uint8Array(payload);
-    // The tree (made by a scan thread) and a compressed payload are garbage once copied; `data` moves.
-    dropped(raw.length + (compress ? payload.length : 0));
+    // The tree (made by a scan thread) and a compressed payload are garbage once copied; `data`
+    // moves. zstd's output is freed now (native memory, which V8 does not count toward a collection).
+    const freed = compression === Compression.Zstd ? releaseBuffer(payload) : 0;
+    dropped(raw.length + (compression === Compression.Zstd && freed === 0 ? payload.length : 0));
     await this.putBlobs(data, [{ id, kind, compression, rawLength: raw.length, offset: 0, length: data.length }]);
     return id;
   }

@@ -61,3 +61,16 @@ export function releaseArrayBuffer(ab: ArrayBuffer): number {
   if (ab.byteLength <= Buffer.poolSize) return 0;
   return native.releaseArrayBuffer(ab);
 }
+
+/**
+ * releaseArrayBuffer for a Buffer that owns its whole ArrayBuffer (one that is a view of a larger
+ * one is left alone: the rest may be another's). This includes buffers a native module made with
+ * its own memory, such as zstd's output: V8 neither counts that memory toward starting a
+ * collection nor frees it before its holder is collected, and `structuredClone` with transfer
+ * copies it instead of moving it. Returns the bytes freed (0 when left alone).
+ */
+export function releaseBuffer(buf: Uint8Array): number {
+  const ab = buf.buffer;
+  if (!(ab instanceof ArrayBuffer) || buf.byteOffset !== 0 || buf.byteLength !== ab.byteLength) return 0;
+  return releaseArrayBuffer(ab);
+}

@@ -13,6 +13,7 @@ import { Compression } from '../repo/record.js';
 import type { BlobDesc } from './protocol.js';
 import type { PreviousChunks } from './previous-chunks.js';
 import { type ReadSlabs, SlabCursor } from './read-slabs.js';
+import { releaseBuffer } from '../sys/index.js';
 
 interface Pending {
   id: Buffer;
@@ -143,15 +144,18 @@ export class BlobSink {
 }
 
 /**
- * Frees a buffer's memory at the next young-generation collection. V8 frees a Buffer's memory
- * only with its holder object; a task's buffers live through its compressions, so their holders
- * were often promoted and waited for a full collection: 20-35 MiB of dead buffers per scan thread
- * (docs/BENCHMARKS.md), and a full collection there costs ~15 ms. Moving the memory to a fresh
- * ArrayBuffer that is dropped at once (transfer, no copy) leaves the old holder empty and the new
- * one young. Only buffers that own their whole ArrayBuffer are moved (never a slice of Node's
- * shared pool, which other Buffers use); one that cannot be transferred is left to V8.
+ * Frees a dead buffer's memory now, or at the next young-generation collection. V8 frees a
+ * Buffer's memory only with its holder object; a task's buffers live through its compressions, so
+ * their holders were often promoted and waited for a full collection: 20-35 MiB of dead buffers
+ * per scan thread (docs/BENCHMARKS.md), and a full collection there costs ~15 ms. Only buffers
+ * that own their whole ArrayBuffer are released (never a slice of Node's shared pool, which other
+ * Buffers use). Those above the pool's size are detached, which frees them at once, zstd's output
+ * too (native memory, which the transfer below copied instead of moving: heaptrack found ~80 MB of
+ * it live at a first snapshot's peak). Smaller ones move to a fresh ArrayBuffer that is dropped
+ * at once (transfer, no copy), leaving the old holder empty and the new one young.
  */
 function release(buf: Buffer): void {
+  if (releaseBuffer(buf) > 0) return;
   const ab = buf.buffer;
   if (buf.byteOffset !== 0 || buf.byteLength !== ab.byteLength || !(ab instanceof ArrayBuffer) || ab.byteLength === 0) return;
   try {

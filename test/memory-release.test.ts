@@ -1,7 +1,9 @@
-// The writer thread's tables free what they outgrow at once. V8 frees a dead buffer only at a
-// collection it starts tens of MiB of such memory later; at a million small files the writer
-// carried ~35 MiB of outgrown tables that way (docs/BENCHMARKS.md, eleventh round). Measured with
-// Node's own count of live ArrayBuffer memory, which drops the moment a buffer is freed.
+// Buffers freed at once, not at some later collection. V8 frees a dead buffer only at a collection
+// it starts tens of MiB of such memory later (zstd's output, native memory, it does not count at
+// all): at a million small files the writer carried ~35 MiB of outgrown tables that way, and a
+// first snapshot of the bench tree ~80 MB of zstd output (docs/BENCHMARKS.md, eleventh round).
+// Measured with Node's own count of live ArrayBuffer memory, which drops the moment a buffer is
+// freed, or for native memory with the process's RSS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
@@ -10,6 +12,9 @@ import { BlobIndex } from '../src/repo/blob-index.js';
 import { IdTable } from '../src/repo/id-table.js';
 import { INDEX_ENTRY_BYTES, IndexRows, indexTable } from '../src/repo/index-file.js';
 import { Compression } from '../src/repo/record.js';
+import { compressPayload } from '../src/repo/compression.js';
+import { releaseBuffer } from '../src/sys/index.js';
+import { BlobSink } from '../src/worker/blob-sink.js';
 
 const MiB = 1024 * 1024;
 
@@ -68,4 +73,51 @@ test("the blob index's slot table holds its last size only after growing to 300k
   assert.ok(grown <= last * 1.05, `held ${(grown / MiB).toFixed(2)} MiB, the last slot table is ${(last / MiB).toFixed(2)} MiB`);
   assert.equal(index.size, n);
   for (let i = 0; i < n; i += 991) assert.ok(index.has(all.subarray(i * 32, i * 32 + 32)));
+});
+
+/** 2 MiB that zstd halves: random bytes with every other byte the same. */
+function halfCompressible(): Buffer {
+  const raw = randomFillSync(Buffer.allocUnsafeSlow(2 * MiB));
+  for (let i = 0; i < raw.length; i += 2) raw[i] = 65;
+  return raw;
+}
+
+test("releaseBuffer frees zstd's output (native memory) at once; a view is left alone", async () => {
+  const raw = halfCompressible();
+  const kept: Buffer[] = [];
+  const before = process.memoryUsage().rss;
+  for (let i = 0; i < 40; i++) {
+    const { compression, payload } = await compressPayload(raw);
+    assert.equal(compression, Compression.Zstd);
+    assert.ok(payload.length > MiB, 'about half the input');
+    const length = payload.length;
+    assert.equal(releaseBuffer(payload), length, 'freed whole');
+    kept.push(payload); // still referenced: only the release can have freed it
+  }
+  const grown = process.memoryUsage().rss - before;
+  // 40 outputs of ~1 MiB each stayed in memory before (the holders are alive, so no collection helps).
+  assert.ok(grown < 16 * MiB, `RSS grew ${(grown / MiB).toFixed(1)} MiB for 40 released outputs`);
+  assert.ok(kept.every((b) => b.length === 0), 'released buffers read as empty');
+  const whole = Buffer.allocUnsafeSlow(64 * 1024).fill(3);
+  const view = whole.subarray(16);
+  assert.equal(releaseBuffer(view), 0);
+  assert.equal(view[0], 3);
+  assert.equal(whole.length, 64 * 1024);
+});
+
+test("a BlobSink frees its compressed copies when it finishes, not at a collection", async () => {
+  const raw = halfCompressible(); // the caller's: never released by the sink
+  const before = process.memoryUsage().rss;
+  for (let i = 0; i < 40; i++) {
+    const sink = new BlobSink();
+    raw.writeUInt32LE(i, 1); // a new blob each time (an odd offset: not one of the constant bytes)
+    sink.add(raw);
+    const { data, blobs } = await sink.finish();
+    assert.equal(blobs.length, 1);
+    assert.equal(blobs[0]!.compression, Compression.Zstd);
+    releaseBuffer(data); // the result's own copy, which a scan thread moves to the main thread
+  }
+  const grown = process.memoryUsage().rss - before;
+  assert.ok(grown < 16 * MiB, `RSS grew ${(grown / MiB).toFixed(1)} MiB over 40 tasks`);
+  assert.equal(raw.length, 2 * MiB, "the caller's buffer is intact");
 });
