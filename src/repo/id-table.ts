@@ -81,8 +81,8 @@ export class IdTable {
 
   /**
    * Frees the table's memory now; it must not be used afterwards. V8 frees a dead buffer only at a
-   * collection it starts tens of MiB of such memory later: the writer thread drops one table of
-   * up to 64k ids (4.5 MiB) per sealed pack, and a million-file snapshot kept several of them.
+   * collection it starts tens of MiB of such memory later: the writer thread drops one table per
+   * sealed pack (36 bytes a slot, two slots an id), and a million-file snapshot kept several.
    */
   release(): void {
     releaseArrayBuffer(this.keys.buffer as ArrayBuffer);
