@@ -104,9 +104,8 @@ export class Chunker {
  * at `max`. V8 compiles cut() with TurboFan while it runs through the first large file (by on-stack
  * replacement), and a path that had not run by then has no type feedback: reaching it throws the
  * optimized code away ("insufficient type feedback"), and the loop runs in baseline code until it
- * is compiled again. In a churn snapshot each scan thread did so 8 times and more, and cut() ran at
- * ~0.3 GB/s (docs/BENCHMARKS.md). Feedback belongs to the method, not the instance: a small
- * instance's run serves every later one.
+ * is compiled again: 8-10 times per scan thread in a churn snapshot (docs/BENCHMARKS.md). Feedback
+ * belongs to the method, not the instance: a small instance's run serves every later one.
  */
 function warmUp(): void {
   warmedUp = true;
