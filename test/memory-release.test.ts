@@ -39,6 +39,10 @@ test('an IdTable that grows from 1 KiB to 300k ids holds its last table only, an
   for (let i = 0; i < 300_000; i += 997) assert.equal(table.get(all.subarray(i * 32, i * 32 + 32)), i);
   table.release();
   assert.ok(liveBuffers() - before < MiB, 'release() freed the table');
+  assert.equal(table.size, 0, 'and left it empty');
+  assert.equal(table.get(all.subarray(0, 32)), undefined);
+  for (let i = 0; i < 100; i++) assert.ok(table.add(all.subarray(i * 32, i * 32 + 32), i), 'and usable');
+  assert.equal(table.get(all.subarray(99 * 32, 100 * 32)), 99);
 });
 
 test("a pack's index rows hold one buffer while they grow, and are freed after encoding", () => {
@@ -56,6 +60,10 @@ test("a pack's index rows hold one buffer while they grow, and are freed after e
   assert.equal(table.length, last);
   const row = all.indexOf(table.subarray(0, 32));
   assert.equal(row % 32, 0, 'the first sorted row is one of the ids pushed');
+  // Released rows are empty, and take rows again.
+  assert.equal(rows.count, 0);
+  for (let i = 0; i < 20; i++) rows.push(all.subarray(i * 32, i * 32 + 32), BlobKind.Data, Compression.Zstd, i, 100, 200, ZERO_ID);
+  assert.equal(indexTable(rows.encode(), 'again.idx').length, 20 * INDEX_ENTRY_BYTES);
 });
 
 test("the blob index's slot table holds its last size only after growing to 300k rows", () => {

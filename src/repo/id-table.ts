@@ -80,14 +80,16 @@ export class IdTable {
   }
 
   /**
-   * Frees the table's memory now; it must not be used afterwards. V8 frees a dead buffer only at a
-   * collection it starts tens of MiB of such memory later: the writer thread drops one table per
+   * Frees the table's memory now and leaves it empty (and usable). V8 frees a dead buffer only at
+   * a collection it starts tens of MiB of such memory later: the writer thread drops one table per
    * sealed pack (36 bytes a slot, two slots an id), and a million-file snapshot kept several.
    */
   release(): void {
     releaseArrayBuffer(this.keys.buffer as ArrayBuffer);
     releaseArrayBuffer(this.vals.buffer as ArrayBuffer);
-    this.mask = 0;
+    this.keys = Buffer.alloc(16 * ID_BYTES);
+    this.vals = new Uint32Array(16);
+    this.mask = 15;
     this.count = 0;
   }
 }

@@ -80,9 +80,10 @@ export class IndexRows {
     return out;
   }
 
-  /** Frees the rows now (after encode()); nothing may be pushed afterwards. */
+  /** Frees the rows now (after encode()) and leaves none (pushing starts again from empty). */
   release(): void {
     releaseArrayBuffer(this.buf.buffer as ArrayBuffer);
+    this.buf = Buffer.alloc(INDEX_ENTRY_BYTES * 16);
     this.count = 0;
   }
 }
