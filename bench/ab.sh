@@ -6,9 +6,10 @@
 #   bench/ab.sh [--first] CODE_A CODE_B TREE [PAIRS]
 #
 # CODE_A/CODE_B: built checkouts (dist/ and native/build present), e.g. `git worktree add` of the
-# older commit plus `npm ci`, or a copy of the tree with `npx tsc`. TREE: a tree to snapshot, best
-# on tmpfs (`mount -t tmpfs -o size=6g,nr_inodes=3m NAME DIR`: this VM pages out page cache left
-# untouched for ~60 s, and a cold tree measures the disk). PAIRS: default 5.
+# older commit plus `npm ci`, or a copy of the tree with `npx tsc && npm run build:bundle`.
+# TREE: a tree to snapshot, best on tmpfs (`mount -t tmpfs -o size=6g,nr_inodes=3m NAME DIR`:
+# this VM pages out page cache left untouched for ~60 s, and a cold tree measures the disk).
+# PAIRS: default 5.
 # Default mode: no-change snapshots. One first snapshot (with CODE_B) fills a repository under
 # WORK, then every run is a no-change snapshot into it (nothing changes, so each run compares
 # with an identical point). --first: every run is a first snapshot into a fresh repository.

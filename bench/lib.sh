@@ -34,15 +34,17 @@ apt_updated_once() {
 }
 
 # tsc emits JS even when it reports type errors; a type error elsewhere in the tree (work in
-# progress) must not stop a benchmark of code that runs, so errors are shown, not fatal.
+# progress) must not stop a benchmark of code that runs, so errors are shown, not fatal. The
+# commands run from the bundles made of tsc's output (npm run build:bundle).
 build_ts() {
   if [ "${NO_BUILD:-0}" != 1 ]; then
-    log "building (tsc)"
+    log "building (tsc, bundles)"
     if ! (cd "$PROJ" && npx tsc -p tsconfig.json >"$WORK/logs/tsc.log" 2>&1); then
       log "WARNING: tsc reported $(grep -c 'error TS' "$WORK/logs/tsc.log") type errors (see $WORK/logs/tsc.log); continuing with the emitted JS"
     fi
+    (cd "$PROJ" && npm run -s build:bundle) >"$WORK/logs/bundle.log" 2>&1 || { echo "bundling failed: see $WORK/logs/bundle.log" >&2; exit 1; }
   fi
-  for f in dist/src/cli/snapshot-command.js dist/bench/tree-tools.js dist/bench/e2e-report.js; do
+  for f in dist/bundle/snapshot-command.js dist/bench/tree-tools.js dist/bench/e2e-report.js; do
     [ -f "$PROJ/$f" ] || { echo "missing $PROJ/$f: build failed" >&2; exit 1; }
   done
 }

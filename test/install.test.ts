@@ -45,9 +45,10 @@ test('install: commands at PREFIX/cluster/bin run their own copy; snapshot and r
     assert.ok(text.includes(`lib/restore-points/current`) && text.includes(`/bin/${c}"`), `${c} runs the current version`);
     assert.equal(text.includes(prefix), false, `${c} finds the program beside itself, wherever the tree is`);
   }
-  // Only what runs: no TypeScript, tests, benchmarks or sources; nothing points back at the checkout.
+  // Only what runs: no TypeScript, tests, benchmarks or sources (the commands run from their
+  // bundles alone); nothing points back at the checkout.
   const installed = path.join(lib, current);
-  for (const absent of ['node_modules/typescript', 'node_modules/tinybench', 'node_modules/node-gyp', 'dist/test', 'dist/bench', 'src', 'native/src']) {
+  for (const absent of ['node_modules/typescript', 'node_modules/tinybench', 'node_modules/node-gyp', 'node_modules/esbuild', 'dist/src', 'dist/test', 'dist/bench', 'src', 'native/src']) {
     assert.equal(fs.existsSync(path.join(installed, absent)), false, `${absent} is not installed`);
   }
   for (const present of ['node_modules/piscina', 'node_modules/commander', 'node_modules/@mongodb-js/zstd', 'native/build/Release/restore_native.node']) {

@@ -1,6 +1,7 @@
-// The installer: copies the built program (dist/src, the native addon, the production packages of
-// package-lock.json) into PREFIX/cluster/lib/restore-points/<version>, switches the `current`
-// symlink to it in one rename, and writes PREFIX/cluster/bin/system_snapshot and system_restore.
+// The installer: copies the built program (the commands' bundles in dist/bundle, the native
+// addon, the production packages of package-lock.json) into
+// PREFIX/cluster/lib/restore-points/<version>, switches the `current` symlink to it in one rename,
+// and writes PREFIX/cluster/bin/system_snapshot and system_restore.
 // A running snapshot keeps the files it started with (the old version directory is removed only
 // after the switch, and a process that already loaded it keeps its open files). The checkout can
 // be deleted afterwards. The configuration is written only when there is none.
@@ -86,7 +87,7 @@ export function isBuildLeftover(rel: string): boolean {
 }
 
 function checkBuilt(source: string): void {
-  for (const rel of [...COMMANDS.map((c) => `bin/${c}`), 'dist/src/cli/snapshot-command.js', 'dist/src/cli/restore-command.js', NATIVE_ADDON]) {
+  for (const rel of [...COMMANDS.map((c) => `bin/${c}`), 'dist/bundle/snapshot-command.js', 'dist/bundle/restore-command.js', NATIVE_ADDON]) {
     if (!fs.existsSync(path.join(source, rel))) {
       throw new SnapError('USAGE', `${path.join(source, rel)} is missing: run \`npm ci\` in ${source} before installing`);
     }
@@ -168,7 +169,7 @@ export function install(opts: InstallOptions): InstallResult {
       const from = path.join(source, rel);
       fs.cpSync(from, path.join(staged, rel), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true, filter: (p) => !isBuildLeftover(path.relative(from, p)) });
     };
-    for (const rel of ['package.json', 'package-lock.json', 'dist/src', NATIVE_ADDON, ...COMMANDS.map((c) => `bin/${c}`)]) copy(rel);
+    for (const rel of ['package.json', 'package-lock.json', 'dist/bundle', NATIVE_ADDON, ...COMMANDS.map((c) => `bin/${c}`)]) copy(rel);
     for (const rel of productionPackages(source)) copy(rel);
     // Durable before anything points at it: a crash after the switch must not leave `current`
     // naming files whose data never reached the disk.

@@ -1,6 +1,6 @@
 // The coordinator's handle on the writer thread: request/answer by sequence number.
 import { Worker } from 'node:worker_threads';
-import { WORKER_HEAP_LIMITS, workerExecArgv } from './worker-options.js';
+import { WORKER_HEAP_LIMITS, workerEntry, workerExecArgv } from './worker-options.js';
 import { SnapError, type ErrorCode } from '../model/errors.js';
 import type { BlobDesc } from '../worker/protocol.js';
 import type { PointRecord } from './point-record.js';
@@ -16,7 +16,7 @@ export class RepoWriter {
   private failure: Error | null = null;
 
   constructor(init: WriterInit) {
-    this.worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: init, resourceLimits: WORKER_HEAP_LIMITS, execArgv: workerExecArgv() });
+    this.worker = new Worker(workerEntry('repo/writer-thread.js'), { workerData: init, resourceLimits: WORKER_HEAP_LIMITS, execArgv: workerExecArgv() });
     this.worker.on('message', (msg: WriterReply) => {
       const p = this.pending.get(msg.seq);
       if (!p) return;

@@ -10,3 +10,16 @@ export const WORKER_HEAP_LIMITS = { maxYoungGenerationSizeMb: 8 };
 export function workerExecArgv(): string[] {
   return process.execArgv.filter((a) => !/^--(max|min)-(semi|old)-space-size/.test(a));
 }
+
+/**
+ * The URL of a worker thread's entry module, given its path below src/ ("worker/scan-worker.js").
+ * The commands run from bundles (dist/bundle/: one file per entry, all side by side; npm run
+ * build:bundle), because four threads each loading ~40 modules cost ~0.1 s of CPU apiece on two
+ * cores (docs/BENCHMARKS.md); tests and benchmarks import dist/src, where every entry is at its
+ * source path. Which of the two is running is told by this module's own URL.
+ */
+export function workerEntry(srcPath: string): URL {
+  const here = import.meta.url;
+  if (here.endsWith('/repo/worker-options.js')) return new URL(`../${srcPath}`, here);
+  return new URL(`./${srcPath.slice(srcPath.lastIndexOf('/') + 1)}`, here);
+}

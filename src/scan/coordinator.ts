@@ -13,7 +13,7 @@ import { Compression } from '../repo/record.js';
 import { decodeTree, encodeTree } from '../repo/tree-codec.js';
 import { EMPTY_TREE } from '../repo/empty-tree.js';
 import type { RepoWriter } from '../repo/repo-writer.js';
-import { WORKER_HEAP_LIMITS, workerExecArgv } from '../repo/worker-options.js';
+import { WORKER_HEAP_LIMITS, workerEntry, workerExecArgv } from '../repo/worker-options.js';
 import { PreviousChunkList } from '../worker/previous-chunks.js';
 import { dropped } from '../repo/gc-pacer.js';
 import { releaseBuffer } from '../sys/index.js';
@@ -177,7 +177,7 @@ export class Coordinator {
     threads = Math.max(2, os.availableParallelism()),
   ) {
     this.pool = new Piscina({
-      filename: new URL('../worker/scan-worker.js', import.meta.url).href,
+      filename: workerEntry('worker/scan-worker.js').href,
       workerData: init,
       minThreads: threads,
       maxThreads: threads,
