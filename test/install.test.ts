@@ -106,6 +106,51 @@ test('install again: switches to the new version, removes the old one, keeps the
   assert.equal(help.status, 0, help.stderr);
 });
 
+test('a damaged installation: a thread that cannot start is one line, and nothing is written or restored', (t) => {
+  // As when an upgrade removed the version a waiting `system_restore` had started from: its
+  // threads start only after the admin says yes. Before, a scan thread that could not start was
+  // an 'error' event of the pool that nothing heard, and the command ended with a stack trace.
+  const prefix = tmpPrefix(t);
+  assert.equal(runCli(INSTALL_BIN, ['--prefix', prefix]).status, 0);
+  const installed = path.join(prefix, 'cluster/lib/restore-points', fs.readlinkSync(path.join(prefix, 'cluster/lib/restore-points/current')));
+  const snapshotCmd = path.join(prefix, 'cluster/bin/system_snapshot');
+  const restoreCmd = path.join(prefix, 'cluster/bin/system_restore');
+  const root = path.join(prefix, 'tree');
+  const repo = path.join(prefix, 'repo');
+  fs.mkdirSync(path.join(root, 'etc'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'etc/hosts'), 'one\n');
+  assert.equal(runCli(snapshotCmd, ['--root', root, '--repo', repo, '--quiet', ...isolated()]).status, 0);
+  fs.writeFileSync(path.join(root, 'etc/hosts'), 'two\n');
+  const unchanged = (what: string): void => {
+    assert.equal(fs.readFileSync(path.join(root, 'etc/hosts'), 'utf8'), 'two\n', `${what}: the tree is as it was`);
+    assert.equal(fs.readdirSync(path.join(repo, 'points')).length, 1, `${what}: no point was added`);
+    assert.deepEqual(fs.readdirSync(path.join(repo, 'tmp')), [], `${what}: nothing staged is left`);
+  };
+
+  // The pool's threads cannot load piscina's own entry; run each command three times (which
+  // thread fails first, with or without a task on it, varies).
+  const piscinaEntry = path.join(installed, 'node_modules/piscina/dist/worker.js');
+  fs.renameSync(piscinaEntry, `${piscinaEntry}.gone`);
+  for (let i = 0; i < 3; i++) {
+    const snap = runCli(snapshotCmd, ['--root', root, '--repo', repo, '--quiet', ...isolated()]);
+    assert.notEqual(snap.status, 0);
+    assert.match(snap.stderr, /^system_snapshot: a scan thread failed: Cannot find module '[^\n]*piscina\/dist\/worker\.js'[^\n]* \(the installation is incomplete: run bin\/install again\)\n$/);
+    unchanged('snapshot');
+    const rest = runCli(restoreCmd, ['--root', root, '--repo', repo, '--point', '1', '--yes', ...isolated()]);
+    assert.notEqual(rest.status, 0);
+    assert.match(rest.stderr, /^system_restore: a scan thread failed: Cannot find module [^\n]* \(the installation is incomplete: run bin\/install again\)\n$/);
+    unchanged('restore');
+  }
+  fs.renameSync(`${piscinaEntry}.gone`, piscinaEntry);
+
+  // The writer thread's bundle is gone.
+  fs.rmSync(path.join(installed, 'dist/bundle/writer-thread.js'));
+  const snap = runCli(snapshotCmd, ['--root', root, '--repo', repo, '--quiet', ...isolated()]);
+  assert.notEqual(snap.status, 0);
+  assert.match(snap.stderr, /^system_snapshot: the writer thread failed: Cannot find module '[^\n]*writer-thread\.js'[^\n]* \(the installation is incomplete: run bin\/install again\)\n$/);
+  unchanged('snapshot without a writer thread');
+});
+
 test('uninstall: removes the commands and the program, keeps config; refuses foreign commands', (t) => {
   const prefix = tmpPrefix(t);
   assert.equal(runCli(INSTALL_BIN, ['--prefix', prefix]).status, 0);

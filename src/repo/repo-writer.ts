@@ -1,6 +1,6 @@
 // The coordinator's handle on the writer thread: request/answer by sequence number.
 import { Worker } from 'node:worker_threads';
-import { WORKER_HEAP_LIMITS, workerEntry, workerExecArgv } from './worker-options.js';
+import { WORKER_HEAP_LIMITS, threadFailure, workerEntry, workerExecArgv } from './worker-options.js';
 import { SnapError, type ErrorCode } from '../model/errors.js';
 import type { BlobDesc } from '../worker/protocol.js';
 import type { PointRecord } from './point-record.js';
@@ -24,7 +24,7 @@ export class RepoWriter {
       if (msg.type === 'error') p.reject(new SnapError(msg.code as ErrorCode, msg.message));
       else p.resolve(msg);
     });
-    this.worker.on('error', (err) => this.failAll(err));
+    this.worker.on('error', (err) => this.failAll(threadFailure('the writer thread', err)));
     this.worker.on('exit', (code) => this.failAll(new Error(`writer thread exited (code ${code})`)));
   }
 

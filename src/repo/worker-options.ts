@@ -1,4 +1,5 @@
 // Options for every worker thread the commands start (scan pool, writer thread).
+import { SnapError } from '../model/errors.js';
 
 /**
  * V8's default young generation (up to ~48 MiB per thread) mostly holds garbage between
@@ -22,4 +23,16 @@ export function workerEntry(srcPath: string): URL {
   const here = import.meta.url;
   if (here.endsWith('/repo/worker-options.js')) return new URL(`../${srcPath}`, here);
   return new URL(`./${srcPath.slice(srcPath.lastIndexOf('/') + 1)}`, here);
+}
+
+/**
+ * A worker thread that failed to start or died, said in one line; `which` names it ("the writer
+ * thread"). A missing module means a damaged or half-replaced installation (an upgrade removed
+ * the version a running command had started from), which is said with what to do.
+ */
+export function threadFailure(which: string, err: unknown): SnapError {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown } | null)?.code;
+  const missing = code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
+  return new SnapError('IO', `${which} failed: ${message}${missing ? ' (the installation is incomplete: run bin/install again)' : ''}`, { cause: err });
 }

@@ -13,7 +13,7 @@ import { Compression } from '../repo/record.js';
 import { decodeTree, encodeTree } from '../repo/tree-codec.js';
 import { EMPTY_TREE } from '../repo/empty-tree.js';
 import type { RepoWriter } from '../repo/repo-writer.js';
-import { WORKER_HEAP_LIMITS, workerEntry, workerExecArgv } from '../repo/worker-options.js';
+import { WORKER_HEAP_LIMITS, threadFailure, workerEntry, workerExecArgv } from '../repo/worker-options.js';
 import { PreviousChunkList } from '../worker/previous-chunks.js';
 import { dropped } from '../repo/gc-pacer.js';
 import { releaseBuffer } from '../sys/index.js';
@@ -188,6 +188,15 @@ export class Coordinator {
       execArgv: [...workerExecArgv(), '--no-experimental-require-module'],
       resourceLimits: WORKER_HEAP_LIMITS,
     });
+    // A thread that cannot start (piscina's own entry module missing: a damaged or half-replaced
+    // installation) is an 'error' event of the pool when no task is on it yet (our module is
+    // loaded by the first task, and its failure comes with that task); unheard, the event ended
+    // the command with a stack trace. Piscina then starts no thread again, so tasks still queued
+    // would wait forever: the pool is stopped, which rejects them.
+    this.pool.on('error', (err: unknown) => {
+      this.fail(threadFailure('a scan thread', err));
+      void this.pool.destroy();
+    });
   }
 
   /**
@@ -251,6 +260,9 @@ export class Coordinator {
     this.inPool++;
     try {
       return (await this.pool.run(task)) as ScanResult;
+    } catch (err) {
+      // Tasks report their own failures in their result; a rejection is the thread's.
+      throw threadFailure('a scan thread', err);
     } finally {
       this.inPool--;
       this.schedulePump();
