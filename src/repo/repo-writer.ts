@@ -2,6 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import { WORKER_HEAP_LIMITS, threadFailure, workerEntry, workerExecArgv } from './worker-options.js';
 import { SnapError, type ErrorCode } from '../model/errors.js';
+import { wholeArrayBuffer } from '../sys/index.js';
 import type { BlobDesc } from '../worker/protocol.js';
 import type { PointRecord } from './point-record.js';
 import type { WriterInit, WriterReply, WriterRequest } from './writer-protocol.js';
@@ -46,7 +47,7 @@ export class RepoWriter {
   async put(data: Uint8Array, blobs: BlobDesc[]): Promise<{ bytesAdded: number; blobsAdded: number }> {
     if (blobs.length === 0) return { bytesAdded: 0, blobsAdded: 0 };
     // Transfer only a buffer this view owns whole; a pooled or shared one is copied first.
-    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data);
+    const own = wholeArrayBuffer(data) ? data : new Uint8Array(data);
     const r = await this.request({ type: 'put', data: own, blobs }, [own.buffer as ArrayBuffer]);
     if (r.type !== 'put-done') throw new Error(`writer: unexpected reply ${r.type}`);
     return { bytesAdded: r.bytesAdded, blobsAdded: r.blobsAdded };

@@ -70,7 +70,16 @@ export function releaseArrayBuffer(ab: ArrayBuffer): number {
  * copies it instead of moving it. Returns the bytes freed (0 when left alone).
  */
 export function releaseBuffer(buf: Uint8Array): number {
-  const ab = buf.buffer;
-  if (!(ab instanceof ArrayBuffer) || buf.byteOffset !== 0 || buf.byteLength !== ab.byteLength) return 0;
-  return releaseArrayBuffer(ab);
+  const ab = wholeArrayBuffer(buf);
+  return ab ? releaseArrayBuffer(ab) : 0;
+}
+
+/**
+ * The ArrayBuffer `view` covers whole, which may be moved to another thread or freed with it; null
+ * for a view of part of one (Node's shared pool for small Buffers, a larger buffer) or of a
+ * SharedArrayBuffer: moving or freeing that would pull memory from under other views.
+ */
+export function wholeArrayBuffer(view: Uint8Array): ArrayBuffer | null {
+  const ab = view.buffer;
+  return ab instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === ab.byteLength ? ab : null;
 }

@@ -13,7 +13,7 @@ import { Compression } from '../repo/record.js';
 import type { BlobDesc } from './protocol.js';
 import type { PreviousChunks } from './previous-chunks.js';
 import { type ReadSlabs, SlabCursor } from './read-slabs.js';
-import { releaseArrayBuffer } from '../sys/index.js';
+import { releaseArrayBuffer, wholeArrayBuffer } from '../sys/index.js';
 
 interface Pending {
   id: Buffer;
@@ -155,8 +155,8 @@ export class BlobSink {
  * at once (transfer, no copy), leaving the old holder empty and the new one young.
  */
 function release(buf: Buffer): void {
-  const ab = buf.buffer;
-  if (buf.byteOffset !== 0 || buf.byteLength !== ab.byteLength || !(ab instanceof ArrayBuffer) || ab.byteLength === 0) return;
+  const ab = wholeArrayBuffer(buf);
+  if (!ab || ab.byteLength === 0) return;
   if (releaseArrayBuffer(ab) > 0) return; // above the pool's size: freed now
   try {
     structuredClone(ab, { transfer: [ab] });

@@ -4,6 +4,7 @@
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { errnoCode } from '../model/errors.js';
+import { wholeArrayBuffer } from '../sys/index.js';
 import { WorkerContext } from './worker-context.js';
 import { scanDirBatch } from './scan-batch.js';
 import { scanFileSegment } from './scan-file.js';
@@ -36,7 +37,8 @@ function moved(result: ScanResult): ScanResult {
   const buffers = new Set<ArrayBuffer>();
   const views = 'parts' in result ? [result.data, ...result.parts.map((p) => p.tree)] : 'files' in result ? [result.data] : [result.data, result.entryTree];
   for (const view of views) {
-    if (view && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer) buffers.add(view.buffer);
+    const ab = view && wholeArrayBuffer(view);
+    if (ab) buffers.add(ab);
   }
   return move({ [transferableSymbol]: [...buffers], [valueSymbol]: result } as never) as unknown as ScanResult;
 }
