@@ -1,7 +1,9 @@
 // The walk's fast path for unchanged directories (src/worker/unchanged-dir.ts) must give exactly
-// what the full path gives. Each case changes one thing the fast path has to notice in an
+// what the full path gives, and so must the full path's copying of the entries of a changed
+// directory that did not change. Each case changes one thing the fast path has to notice in an
 // otherwise unchanged directory, takes a second point, restores it into an empty directory and
-// compares it with what the tree should hold then.
+// compares it with what the tree should hold then; the point's root tree must also be the one a
+// first snapshot of the same tree stores (trees are canonical, so any entry kept wrongly shows).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -15,6 +17,22 @@ import { indexTable, INDEX_ENTRY_BYTES, readIndexEntry } from '../src/repo/index
 import { TREE_COMPRESS_MIN } from '../src/scan/coordinator.js';
 import { STAT_BATCH } from '../src/worker/worker-context.js';
 import * as sys from '../src/sys/index.js';
+import { createTree } from './helpers/tree-create.js';
+import { makeNastyTreeSpec, NASTY } from './helpers/nasty-tree-spec.js';
+import { mutateAll } from './helpers/mutate.js';
+import { makeTmpDir } from './helpers/tmp.js';
+
+/** The root tree id a point records. */
+function pointRoot(repo: string, id: string): string {
+  return (JSON.parse(fs.readFileSync(path.join(repo, 'points', `${id}.json`), 'utf8')) as { root: string }).root;
+}
+
+/** Point `id` of `repo` holds the same root tree as a first snapshot of `root` now. */
+function assertSameAsFirstSnapshot(root: string, repo: string, id: string, scratch: string, extra: string[] = []): void {
+  const freshRepo = fs.mkdtempSync(path.join(scratch, 'fresh-repo-'));
+  const fresh = snapshotJson(root, freshRepo, extra);
+  assert.equal(pointRoot(repo, id), pointRoot(freshRepo, fresh.id), 'the incremental point stores the trees a first snapshot stores');
+}
 
 function makeTree(root: string): void {
   for (const d of ['etc/app', 'etc/app/conf.d', 'var/lib/db', 'usr/bin']) fs.mkdirSync(path.join(root, d), { recursive: true });
@@ -89,7 +107,8 @@ for (const c of cases) {
     makeTree(root);
     snapshotJson(root, repo);
     const extra = c.change(root, dir);
-    snapshotJson(root, repo, extra);
+    const second = snapshotJson(root, repo, extra);
+    assertSameAsFirstSnapshot(root, repo, second.id, dir, extra);
     const target = path.join(dir, 'restored');
     fs.mkdirSync(target);
     const r = restoreInto(repo, listPoints(repo).at(-1)!.number, target, extra);
@@ -127,6 +146,7 @@ test('unchanged-directory fast path: a directory of more entries than one stat b
   fs.rmSync(path.join(root, 'big', listed[STAT_BATCH + 100]!));
   const third = snapshotJson(root, repo);
   assert.equal(third.files_read, 3);
+  assertSameAsFirstSnapshot(root, repo, third.id, dir);
   const target = path.join(dir, 'restored');
   fs.mkdirSync(target);
   const r = restoreInto(repo, listPoints(repo).at(-1)!.number, target);
@@ -134,6 +154,25 @@ test('unchanged-directory fast path: a directory of more entries than one stat b
   assertTreesEqual(root, target);
   // And with nothing changed again, the fast path takes the whole directory.
   assert.equal(snapshotJson(root, repo).files_read, 0);
+});
+
+test('changed directories keep the entries that did not change exactly: every kind of entry, after every kind of change', (t) => {
+  const dir = makeTmpDir('rp-unch-', t); // removes what is immutable too
+  const root = path.join(dir, 'root');
+  const repo = path.join(dir, 'repo');
+  // Files with xattrs, ACLs and capabilities, devices, FIFOs, hardlinks, sparse files, symlinks
+  // and subdirectories, beside the entries the mutations change (edits, type changes,
+  // deletions, additions, metadata): most directories of the tree change, and keep the rest.
+  createTree(path.join(root, 'nasty'), makeNastyTreeSpec({ deep: false }));
+  snapshotJson(root, repo);
+  mutateAll(path.join(root, 'nasty'));
+  const second = snapshotJson(root, repo);
+  assertSameAsFirstSnapshot(root, repo, second.id, dir);
+  const target = path.join(dir, 'restored');
+  fs.mkdirSync(target);
+  const r = restoreInto(repo, listPoints(repo).at(-1)!.number, target);
+  assert.equal(r.status, 0, r.stderr);
+  assertTreesEqual(root, target, { ignore: (p) => p === `nasty/${NASTY.socket}` });
 });
 
 test('small trees are stored raw, large ones compressed, in packs of their own; file content is compressed', (t) => {

@@ -16,7 +16,8 @@ function view(buf: Buffer): DataView {
 
 const FIXED_BYTES = 2 + 1 + 1 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 4 + 8 + 4 + 4 + 4 + 2;
 
-function entrySize(e: Entry): number {
+/** Encoded bytes of one entry. */
+export function entrySize(e: Entry): number {
   let n = FIXED_BYTES + e.name.length;
   for (const x of e.xattrs) n += 2 + x.name.length + 4 + x.value.length;
   switch (e.type) {
@@ -46,7 +47,32 @@ export function encodeTree(entries: Entry[]): Buffer {
  * ids patched in place.
  */
 export function encodeTreeWithOffsets(entries: Entry[]): { tree: Buffer; subtreeOffsets: Map<Entry, number> } {
+  const { tree, subtreeOffsets } = encodeTreeKeeping(EMPTY_KEPT_FROM, [], entries);
+  return { tree, subtreeOffsets };
+}
+
+/** An entry of an encoded tree that a new tree keeps byte for byte: its bytes [start, end). */
+export interface KeptEntry {
+  start: number;
+  end: number;
+}
+
+const EMPTY_KEPT_FROM = Buffer.alloc(0);
+
+function keptName(from: Buffer, k: KeptEntry): Buffer {
+  return from.subarray(k.start + 2, k.start + 2 + from.readUInt16LE(k.start));
+}
+
+/**
+ * Encodes `entries` (sorted here) together with `kept`, entries of the encoded tree `from` whose
+ * bytes are copied as they are (in `from`'s order, which is name order): a directory where a few
+ * entries changed re-encodes only those. The result is the bytes encodeTree gives for all of them
+ * decoded, since the encoding is canonical. Tells where each directory entry's subtree id sits,
+ * for `entries`, and where each kept entry now starts.
+ */
+export function encodeTreeKeeping(from: Buffer, kept: readonly KeptEntry[], entries: Entry[]): { tree: Buffer; subtreeOffsets: Map<Entry, number>; keptAt: number[] } {
   const subtreeOffsets = new Map<Entry, number>();
+  const keptAt: number[] = [];
   entries.sort((a, b) => compareNames(a.name, b.name));
   let size = MAGIC.length + 4;
   for (let i = 0; i < entries.length; i++) {
@@ -56,102 +82,144 @@ export function encodeTreeWithOffsets(entries: Entry[]): { tree: Buffer; subtree
     }
     size += entrySize(e);
   }
+  for (const k of kept) size += k.end - k.start;
   // Its own memory, not a slice of Node's shared pool: trees are passed between threads.
   const buf = Buffer.allocUnsafeSlow(size);
   const dv = view(buf);
   MAGIC.copy(buf, 0);
-  buf.writeUInt32LE(entries.length, 4);
+  buf.writeUInt32LE(entries.length + kept.length, 4);
   let o = 8;
-  for (const e of entries) {
-    buf.writeUInt16LE(e.name.length, o);
-    o += 2;
-    o += e.name.copy(buf, o);
-    buf.writeUInt8(e.type, o++);
-    buf.writeUInt8(e.flags, o++);
-    buf.writeUInt32LE(e.mode >>> 0, o);
-    buf.writeUInt32LE(e.uid >>> 0, o + 4);
-    buf.writeUInt32LE(e.gid >>> 0, o + 8);
-    dv.setBigInt64(o + 12, e.mtimeNs, true);
-    dv.setBigInt64(o + 20, e.ctimeNs, true);
-    dv.setBigUint64(o + 28, e.ino, true);
-    dv.setBigUint64(o + 36, e.dev, true);
-    buf.writeUInt32LE(e.nlink >>> 0, o + 44);
-    writeU64(buf, o + 48, e.size);
-    buf.writeUInt32LE(e.rdevMajor >>> 0, o + 56);
-    buf.writeUInt32LE(e.rdevMinor >>> 0, o + 60);
-    buf.writeUInt32LE(e.fsFlags >>> 0, o + 64);
-    buf.writeUInt16LE(e.xattrs.length, o + 68);
-    o += 70;
-    for (const x of e.xattrs) {
-      buf.writeUInt16LE(x.name.length, o);
-      o += 2;
-      o += x.name.copy(buf, o);
-      buf.writeUInt32LE(x.value.length, o);
-      o += 4;
-      o += x.value.copy(buf, o);
+  let i = 0;
+  for (const k of kept) {
+    const name = keptName(from, k);
+    for (; i < entries.length && compareNames(entries[i]!.name, name) <= 0; i++) {
+      if (compareNames(entries[i]!.name, name) === 0) throw new Error(`duplicate entry name in tree: ${name.toString('latin1')}`);
+      o = writeEntry(buf, dv, o, entries[i]!, subtreeOffsets);
     }
-    if (e.type === EntryType.File) {
-      buf.writeUInt32LE(e.extents.length, o);
-      o += 4;
-      for (const x of e.extents) {
-        writeU64(buf, o, x.offset);
-        writeU64(buf, o + 8, x.length);
-        o += 16;
-      }
-      buf.writeUInt32LE(e.chunks.length, o);
-      o += 4;
-      for (const c of e.chunks) {
-        o += c.id.copy(buf, o, 0, ID_BYTES);
-        buf.writeUInt32LE(c.length, o);
-        o += 4;
-      }
-    } else if (e.type === EntryType.Dir) {
-      if (!e.subtree) throw new Error(`directory entry without subtree: ${e.name.toString('latin1')}`);
-      subtreeOffsets.set(e, o);
-      o += e.subtree.copy(buf, o, 0, ID_BYTES);
-    } else if (e.type === EntryType.Symlink) {
-      const t = e.target ?? Buffer.alloc(0);
-      buf.writeUInt32LE(t.length, o);
-      o += 4;
-      o += t.copy(buf, o);
-    }
+    keptAt.push(o);
+    o += from.copy(buf, o, k.start, k.end);
   }
+  for (; i < entries.length; i++) o = writeEntry(buf, dv, o, entries[i]!, subtreeOffsets);
   if (o !== size) throw new Error(`tree encoder size mismatch ${o} != ${size}`);
-  return { tree: buf, subtreeOffsets };
+  return { tree: buf, subtreeOffsets, keptAt };
 }
+
+/** Writes `e` at `o`; returns where the next entry starts. */
+function writeEntry(buf: Buffer, dv: DataView, o: number, e: Entry, subtreeOffsets: Map<Entry, number>): number {
+  buf.writeUInt16LE(e.name.length, o);
+  o += 2;
+  o += e.name.copy(buf, o);
+  buf.writeUInt8(e.type, o++);
+  buf.writeUInt8(e.flags, o++);
+  buf.writeUInt32LE(e.mode >>> 0, o);
+  buf.writeUInt32LE(e.uid >>> 0, o + 4);
+  buf.writeUInt32LE(e.gid >>> 0, o + 8);
+  dv.setBigInt64(o + 12, e.mtimeNs, true);
+  dv.setBigInt64(o + 20, e.ctimeNs, true);
+  dv.setBigUint64(o + 28, e.ino, true);
+  dv.setBigUint64(o + 36, e.dev, true);
+  buf.writeUInt32LE(e.nlink >>> 0, o + 44);
+  writeU64(buf, o + 48, e.size);
+  buf.writeUInt32LE(e.rdevMajor >>> 0, o + 56);
+  buf.writeUInt32LE(e.rdevMinor >>> 0, o + 60);
+  buf.writeUInt32LE(e.fsFlags >>> 0, o + 64);
+  buf.writeUInt16LE(e.xattrs.length, o + 68);
+  o += 70;
+  for (const x of e.xattrs) {
+    buf.writeUInt16LE(x.name.length, o);
+    o += 2;
+    o += x.name.copy(buf, o);
+    buf.writeUInt32LE(x.value.length, o);
+    o += 4;
+    o += x.value.copy(buf, o);
+  }
+  if (e.type === EntryType.File) {
+    buf.writeUInt32LE(e.extents.length, o);
+    o += 4;
+    for (const x of e.extents) {
+      writeU64(buf, o, x.offset);
+      writeU64(buf, o + 8, x.length);
+      o += 16;
+    }
+    buf.writeUInt32LE(e.chunks.length, o);
+    o += 4;
+    for (const c of e.chunks) {
+      o += c.id.copy(buf, o, 0, ID_BYTES);
+      buf.writeUInt32LE(c.length, o);
+      o += 4;
+    }
+  } else if (e.type === EntryType.Dir) {
+    if (!e.subtree) throw new Error(`directory entry without subtree: ${e.name.toString('latin1')}`);
+    subtreeOffsets.set(e, o);
+    o += e.subtree.copy(buf, o, 0, ID_BYTES);
+  } else if (e.type === EntryType.Symlink) {
+    const t = e.target ?? Buffer.alloc(0);
+    buf.writeUInt32LE(t.length, o);
+    o += 4;
+    o += t.copy(buf, o);
+  }
+  return o;
+}
+
+const corrupt = (why: string): SnapError => new SnapError('REPO_CORRUPT', `tree blob is damaged: ${why}`);
 
 /** Decodes a tree blob. Names and values are copies, safe to keep after `buf` is dropped. */
 export function decodeTree(buf: Buffer): Entry[] {
-  const corrupt = (why: string): SnapError => new SnapError('REPO_CORRUPT', `tree blob is damaged: ${why}`);
   if (buf.length < 8 || !buf.subarray(0, 4).equals(MAGIC)) throw corrupt('bad magic');
   const count = buf.readUInt32LE(4);
-  const dv = view(buf);
+  const reader = new EntryReader(buf, 8);
   const entries: Entry[] = [];
-  let o = 8;
-  const need = (n: number): void => {
-    if (o + n > buf.length) throw corrupt('truncated');
-  };
-  const take = (n: number): Buffer => {
-    need(n);
-    const b = Buffer.from(buf.subarray(o, o + n));
-    o += n;
+  for (let i = 0; i < count; i++) entries.push(reader.next());
+  if (reader.o !== buf.length) throw corrupt('trailing bytes');
+  return entries;
+}
+
+/** The one entry that starts at `at` in the tree blob `buf` (a copy, as decodeTree's). */
+export function decodeTreeEntry(buf: Buffer, at: number): Entry {
+  return new EntryReader(buf, at).next();
+}
+
+/** Reads entries one after another from `o`, checking every length against the blob's end. */
+class EntryReader {
+  private readonly dv: DataView;
+
+  constructor(
+    private readonly buf: Buffer,
+    public o: number,
+  ) {
+    this.dv = view(buf);
+  }
+
+  private need(n: number): void {
+    if (this.o + n > this.buf.length) throw corrupt('truncated');
+  }
+
+  private take(n: number): Buffer {
+    this.need(n);
+    const b = Buffer.from(this.buf.subarray(this.o, this.o + n));
+    this.o += n;
     return b;
-  };
-  const takeU16Prefixed = (): Buffer => {
-    need(2);
-    const n = buf.readUInt16LE(o);
-    o += 2;
-    return take(n);
-  };
-  const takeU32Prefixed = (): Buffer => {
-    need(4);
-    const n = buf.readUInt32LE(o);
-    o += 4;
-    return take(n);
-  };
-  for (let i = 0; i < count; i++) {
-    const name = takeU16Prefixed();
-    need(FIXED_BYTES - 2);
+  }
+
+  private takeU16Prefixed(): Buffer {
+    this.need(2);
+    const n = this.buf.readUInt16LE(this.o);
+    this.o += 2;
+    return this.take(n);
+  }
+
+  private takeU32Prefixed(): Buffer {
+    this.need(4);
+    const n = this.buf.readUInt32LE(this.o);
+    this.o += 4;
+    return this.take(n);
+  }
+
+  next(): Entry {
+    const { buf, dv } = this;
+    const name = this.takeU16Prefixed();
+    this.need(FIXED_BYTES - 2);
+    const o = this.o;
     const type = buf.readUInt8(o) as EntryType;
     const e: Entry = {
       name,
@@ -176,37 +244,35 @@ export function decodeTree(buf: Buffer): Entry[] {
       target: null,
     };
     const xattrCount = buf.readUInt16LE(o + 70);
-    o += 72;
+    this.o += 72;
     for (let x = 0; x < xattrCount; x++) {
-      const xname = takeU16Prefixed();
-      const value = takeU32Prefixed();
+      const xname = this.takeU16Prefixed();
+      const value = this.takeU32Prefixed();
       e.xattrs.push({ name: xname, value });
     }
     if (type === EntryType.File) {
-      need(4);
-      const nExt = buf.readUInt32LE(o);
-      o += 4;
-      need(nExt * 16 + 4);
-      for (let x = 0; x < nExt; x++, o += 16) {
-        e.extents.push({ offset: readU64(buf, o), length: readU64(buf, o + 8) });
+      this.need(4);
+      const nExt = buf.readUInt32LE(this.o);
+      this.o += 4;
+      this.need(nExt * 16 + 4);
+      for (let x = 0; x < nExt; x++, this.o += 16) {
+        e.extents.push({ offset: readU64(buf, this.o), length: readU64(buf, this.o + 8) });
       }
-      const nChunks = buf.readUInt32LE(o);
-      o += 4;
+      const nChunks = buf.readUInt32LE(this.o);
+      this.o += 4;
       for (let x = 0; x < nChunks; x++) {
-        const id = take(ID_BYTES);
-        need(4);
-        e.chunks.push({ id, length: buf.readUInt32LE(o) });
-        o += 4;
+        const id = this.take(ID_BYTES);
+        this.need(4);
+        e.chunks.push({ id, length: buf.readUInt32LE(this.o) });
+        this.o += 4;
       }
     } else if (type === EntryType.Dir) {
-      e.subtree = take(ID_BYTES);
+      e.subtree = this.take(ID_BYTES);
     } else if (type === EntryType.Symlink) {
-      e.target = takeU32Prefixed();
+      e.target = this.takeU32Prefixed();
     } else if (type < EntryType.File || type > EntryType.Fifo) {
       throw corrupt(`unknown entry type ${type}`);
     }
-    entries.push(e);
+    return e;
   }
-  if (o !== buf.length) throw corrupt('trailing bytes');
-  return entries;
 }

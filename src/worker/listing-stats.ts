@@ -9,7 +9,10 @@ import { STAT_BATCH } from './worker-context.js';
 const FIELDS = sys.STAT_FIELD_COUNT;
 
 export class ListingStats {
-  private readonly slots: BigInt64Array;
+  readonly slots: BigInt64Array;
+  /** The same fields as bytes and as 32-bit words, for comparing with a tree's bytes in place. */
+  readonly slotBytes: Uint8Array;
+  readonly slotWords: Uint32Array;
   private readonly errnos: Int32Array;
   /** Index of the entry whose stat is first in the arrays; -1 before the first batch. */
   private loaded = -1;
@@ -33,19 +36,27 @@ export class ListingStats {
       this.slots = new BigInt64Array(n * FIELDS);
       this.errnos = new Int32Array(n);
     }
+    this.slotBytes = new Uint8Array(this.slots.buffer, this.slots.byteOffset, this.slots.byteLength);
+    this.slotWords = new Uint32Array(this.slots.buffer, this.slots.byteOffset, this.slots.length * 2);
   }
 
   /**
-   * Entry i's stat, or its errno (0 never). Called for i = 0, 1, 2… in order; `from` is where the
-   * entry's name starts in the listing's names.
+   * Where entry i's stat starts in `slots` (valid until the next call), or minus its errno. Called
+   * for i = 0, 1, 2… in order; `from` is where the entry's name starts in the listing's names.
    */
-  stat(i: number, from: number): sys.SlotStat | number {
+  slot(i: number, from: number): number {
     const j = i % STAT_BATCH;
     if (j === 0 && this.loaded !== i) {
       sys.fstatatMany(this.dirfd, this.listing, from, Math.min(STAT_BATCH, this.listing.count - i), sys.constants.AT_SYMLINK_NOFOLLOW, this.slots, this.errnos);
       this.loaded = i;
     }
     const errno = this.errnos[j]!;
-    return errno !== 0 ? errno : sys.statFromSlots(this.slots, j * FIELDS);
+    return errno !== 0 ? -errno : j * FIELDS;
+  }
+
+  /** Entry i's stat, or its errno (0 never); as slot(). */
+  stat(i: number, from: number): sys.SlotStat | number {
+    const s = this.slot(i, from);
+    return s < 0 ? -s : sys.statFromSlots(this.slots, s);
   }
 }

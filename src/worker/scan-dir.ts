@@ -1,23 +1,26 @@
-// One directory of the walk: list it, stat its entries relative to the directory's fd, reuse the
-// previous point's entry when (type, size, mtime ns, ctime ns, inode) all match, and read changed
-// files (open O_NOFOLLOW|O_NOATIME, metadata from fstat of the same fd) within the batch's byte
-// budget; larger files are deferred to file tasks so a task's memory stays bounded.
+// One directory of the walk: list it, stat its entries relative to the directory's fd, keep the
+// previous point's entry (its encoded bytes) when (type, size, mtime ns, ctime ns, inode) all
+// match, and read changed files (open O_NOFOLLOW|O_NOATIME, metadata from fstat of the same fd)
+// within the batch's byte budget; larger files are deferred to file tasks so a task's memory
+// stays bounded.
 import { constants as osConstants } from 'node:os';
 import * as sys from '../sys/index.js';
 import { type Entry, EntryFlag, EntryType, entryTypeFromMode } from '../model/entry.js';
-import { decodeTree, encodeTreeWithOffsets } from '../repo/tree-codec.js';
+import { decodeTree, decodeTreeEntry, encodeTreeKeeping } from '../repo/tree-codec.js';
+import { AT, type TreeLayout, treeLayout } from '../repo/tree-layout.js';
 import { EMPTY_TREE_ID } from '../repo/empty-tree.js';
 import type { BlobSink } from './blob-sink.js';
 import { packChunks, type PreviousChunks } from './previous-chunks.js';
-import { idHex } from '../model/blob-id.js';
+import { ID_BYTES, idHex } from '../model/blob-id.js';
 import { entryFromStat, fsFlagsOfFd, xattrsAt, xattrsOfFd } from './entry-meta.js';
 import { readFileEntry } from './read-file.js';
 import { emptyStats, fileDataBytes, type DeferredFile, type DirPart, type SubdirRef, type TaskStats } from './protocol.js';
-import { unchangedDir } from './unchanged-dir.js';
+import { countKept, sameAsBefore, unchangedDir } from './unchanged-dir.js';
 import { ListingStats } from './listing-stats.js';
 import { STAT_BATCH, type WorkerContext } from './worker-context.js';
 
 const { ENOENT } = osConstants.errno;
+const F = sys.STAT_FIELDS;
 
 /** Files up to this size are read inside the directory task, while its batch's budget lasts. */
 const INLINE_FILE_MAX = 4 * 1024 * 1024;
@@ -59,6 +62,9 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
   const entries: Entry[] = [];
   const subdirs: { entry: Entry; prevSubtree: Buffer | null }[] = [];
   const deferred: DeferredFile[] = [];
+  /** Entries of prevTree (by index) that the new tree holds as they were, bytes and all. */
+  const kept: number[] = [];
+  let layout: TreeLayout | null = null;
   let listed = 0;
   try {
     // One buffer for all names and stats in batches (readdirPacked/ListingStats): this loop runs
@@ -70,15 +76,15 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
     // changed is not stat'ed twice (unchangedDir stats any further batches itself).
     const firstBatch = Math.min(listing.count, STAT_BATCH);
     if (firstBatch > 0) sys.fstatatMany(dirfd, listing, 0, firstBatch, sys.constants.AT_SYMLINK_NOFOLLOW, ctx.statBatch, ctx.statErrnos);
-    if (prevTree) {
-      const same = unchangedDir(ctx, dirfd, listing, prevTree, dirPath);
+    layout = prevTree ? treeLayout(prevTree) : null;
+    if (prevTree && layout) {
+      const same = unchangedDir(ctx, dirfd, listing, prevTree, layout, dirPath);
       if (same) return same;
     }
     // Copied now, before the first await: the context's arrays are shared with the other task.
     // A larger directory is stat'ed again in batches (unchangedDir may have moved on to a later one).
     const listingStats = new ListingStats(dirfd, listing, listing.count <= STAT_BATCH ? { slots: ctx.statBatch, errnos: ctx.statErrnos } : null);
-    const prevByName = new Map<string, Entry>();
-    if (prevTree) for (const e of decodeTree(prevTree)) prevByName.set(e.name.toString('latin1'), e);
+    const previous = previousEntries(prevTree, layout);
     for (let i = 0, o = 0; i < listing.count; i++) {
       const from = o;
       const end = listing.names.indexOf(0, o);
@@ -86,22 +92,30 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
       o = end + 1;
       const latinName = name.toString('latin1');
       const path = `${dirPath}/${latinName}`;
-      const st = listingStats.stat(i, from);
-      if (typeof st === 'number') {
-        if (st === ENOENT) continue; // deleted since the listing
-        throw sys.sysErrorOfErrno(st, 'fstatat', name);
+      const s = listingStats.slot(i, from);
+      if (s < 0) {
+        if (-s === ENOENT) continue; // deleted since the listing
+        throw sys.sysErrorOfErrno(-s, 'fstatat', name);
       }
-      const type = entryTypeFromMode(Number(st.mode));
+      const type = entryTypeFromMode(listingStats.slotWords[(s + F.mode) * 2]!);
       if (type === null) {
         warnings.push(`skipped socket or unknown file type: ${Buffer.from(path, 'latin1').toString()}`);
         continue;
       }
       const isDir = type === EntryType.Dir;
       let verdict = ctx.rules.verdict(path, latinName, isDir);
-      if (isDir && st.dev === ctx.repoDev && st.ino === ctx.repoIno) verdict = 'empty-dir';
+      if (isDir && sys.unsignedSlot(listingStats.slots[s + F.dev]!) === ctx.repoDev && sys.unsignedSlot(listingStats.slots[s + F.ino]!) === ctx.repoIno) verdict = 'empty-dir';
       if (verdict === 'omit') continue;
 
-      const prev = prevByName.get(latinName);
+      // An entry as before keeps its bytes: most entries of a changed directory did not change.
+      const k = layout?.byName.get(latinName);
+      if (k !== undefined && verdict === 'keep' && sameAsBefore(listingStats.slotBytes, s, type, prevTree!, layout!.typeAt[k]!) && !(isDir && prevTree![layout!.typeAt[k]! + AT.flags]! & EntryFlag.ContentsExcluded)) {
+        kept.push(k);
+        countKept(stats, listingStats.slotWords, s, type);
+        continue;
+      }
+      const st = sys.statFromSlots(listingStats.slots, s);
+      const prev = previous(latinName);
       let entry: Entry;
       if (sameInode(prev, type, st)) {
         entry = { ...prev!, name };
@@ -150,11 +164,41 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
   } finally {
     sys.close(dirfd);
   }
-  const { tree, subtreeOffsets } = encodeTreeWithOffsets(entries);
+  kept.sort((a, b) => a - b); // tree order
+  const from = prevTree ?? NO_TREE;
+  const at = layout?.entryAt;
+  const { tree, subtreeOffsets, keptAt } = encodeTreeKeeping(from, at ? kept.map((k) => ({ start: at[k]!, end: at[k + 1]! })) : [], entries);
   // Names are views of the listing's one buffer: copy the few that cross threads, or the whole
   // listing would be cloned once per name.
   const refs: SubdirRef[] = subdirs.map((d) => ({ name: new Uint8Array(d.entry.name), prevSubtree: d.prevSubtree ? new Uint8Array(d.prevSubtree) : null, offset: subtreeOffsets.get(d.entry)!, part: -1 }));
+  kept.forEach((k, i) => {
+    const subtreeAt = layout!.subtreeAt[k]!;
+    if (subtreeAt < 0) return;
+    // Its previous id is what the kept bytes hold; the coordinator patches the new one in.
+    const nameAt = keptAt[i]! + 2;
+    const offset = keptAt[i]! + (subtreeAt - at![k]!);
+    refs.push({ name: new Uint8Array(tree.subarray(nameAt, nameAt + tree.readUInt16LE(keptAt[i]!))), prevSubtree: new Uint8Array(tree.subarray(offset, offset + ID_BYTES)), offset, part: -1 });
+  });
+  refs.sort((a, b) => a.offset - b.offset); // tree order, i.e. by name
   return { part: { tree, subdirs: refs, deferred, asBefore: false }, entries: listed, stats, warnings };
+}
+
+const NO_TREE = Buffer.alloc(0);
+
+/** The previous point's entry of a name, decoded when asked: most names of a changed directory are kept as bytes. */
+function previousEntries(prevTree: Buffer | null, layout: TreeLayout | null): (latinName: string) => Entry | undefined {
+  if (!prevTree) return () => undefined;
+  if (layout) {
+    return (latinName) => {
+      const k = layout.byName.get(latinName);
+      return k === undefined ? undefined : decodeTreeEntry(prevTree, layout.entryAt[k]!);
+    };
+  }
+  // Bytes treeLayout could not parse: decodeTree names the damage (or, for a tree that decodes,
+  // this is the path every changed directory took before entries were kept as bytes).
+  const byName = new Map<string, Entry>();
+  for (const e of decodeTree(prevTree)) byName.set(e.name.toString('latin1'), e);
+  return (latinName) => byName.get(latinName);
 }
 
 /** The chunk ids of the same name's previous version, if it was a regular file. */

@@ -1,66 +1,20 @@
 // The fast path of the walk for a directory where nothing changed, which is nearly every directory
 // of a server on nearly every run: each listed entry is stat'ed and compared with the previous
 // tree's bytes in place (type, inode, size, mtime ns, ctime ns; no Entry objects, no BigInts, one
-// native call per STAT_BATCH entries), and
-// if all match, the new tree is the previous tree's bytes (subdirectory ids are patched later, as
-// for any tree). Anything else (a change, a new or missing name, an exclusion that now applies, a
-// socket, a damaged tree) answers null, and the caller takes the full path, which re-checks all.
+// native call per STAT_BATCH entries), and if all match, the new tree is the previous tree's bytes
+// (subdirectory ids are patched later, as for any tree). Anything else (a change, a new or missing
+// name, an exclusion that now applies, a socket) answers null, and the caller takes the full path,
+// which re-checks all (and still copies the bytes of the entries that match, with sameAsBefore).
 import * as sys from '../sys/index.js';
 import { EntryFlag, EntryType, entryTypeFromMode } from '../model/entry.js';
 import { ID_BYTES } from '../model/blob-id.js';
 import type { PackedDir } from '../sys/native.js';
-import { emptyStats, fileDataBytes, type SubdirRef } from './protocol.js';
+import { AT, type TreeLayout } from '../repo/tree-layout.js';
+import { emptyStats, fileDataBytes, type SubdirRef, type TaskStats } from './protocol.js';
 import type { ScannedDir } from './scan-dir.js';
 import { STAT_BATCH, type WorkerContext } from './worker-context.js';
 
 const F = sys.STAT_FIELDS;
-
-/** Offsets inside one encoded entry, from its type byte (docs/FORMAT.md "Tree blob"). */
-const AT = { flags: 1, mtimeNs: 14, ctimeNs: 22, ino: 30, size: 50, xattrCount: 70, variable: 72 } as const;
-
-/** Where each entry of an encoded tree starts (its type byte) and, for directories, its subtree id. */
-interface TreeLayout {
-  byName: Map<string, number>;
-  typeAt: Int32Array;
-  subtreeAt: Int32Array;
-}
-
-/** Null when the bytes do not parse exactly: the full path's decoder then names the damage. */
-function layoutOf(tree: Buffer): TreeLayout | null {
-  try {
-    if (tree.length < 8 || tree.toString('latin1', 0, 4) !== 'RPT1') return null;
-    const count = tree.readUInt32LE(4);
-    if (count > tree.length) return null;
-    const layout: TreeLayout = { byName: new Map(), typeAt: new Int32Array(count), subtreeAt: new Int32Array(count).fill(-1) };
-    let o = 8;
-    for (let i = 0; i < count; i++) {
-      const nameLength = tree.readUInt16LE(o);
-      o += 2;
-      layout.byName.set(tree.toString('latin1', o, o + nameLength), i);
-      o += nameLength;
-      const type = tree[o]!;
-      layout.typeAt[i] = o;
-      const xattrs = tree.readUInt16LE(o + AT.xattrCount);
-      o += AT.variable;
-      for (let x = 0; x < xattrs; x++) {
-        o += 2 + tree.readUInt16LE(o);
-        o += 4 + tree.readUInt32LE(o);
-      }
-      if (type === EntryType.File) {
-        o += 4 + tree.readUInt32LE(o) * 16;
-        o += 4 + tree.readUInt32LE(o) * (ID_BYTES + 4);
-      } else if (type === EntryType.Dir) {
-        layout.subtreeAt[i] = o;
-        o += ID_BYTES;
-      } else if (type === EntryType.Symlink) {
-        o += 4 + tree.readUInt32LE(o);
-      }
-    }
-    return o === tree.length && layout.byName.size === count ? layout : null;
-  } catch {
-    return null; // a length field pointed past the end
-  }
-}
 
 function sameBytes(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (a[aAt + i] !== b[bAt + i]) return false;
@@ -73,13 +27,44 @@ function isZero(a: Uint8Array, at: number, n: number): boolean {
 }
 
 /**
- * The directory open at `dirfd`, listed as `listing`, if every entry is as in `prevTree`; else null.
- * `dirPath` is its path from ROOT (latin1), for the exclusion rules. The caller has stat'ed the
- * listing's first STAT_BATCH entries into ctx.statBatch / ctx.statErrnos.
+ * Whether the stat at slot `s` of `slotBytes` (fstatatMany's fields as bytes) is the one the
+ * previous tree recorded for the entry whose type byte is at `t`: same type, inode, mtime ns,
+ * ctime ns and size (0 for types without one). The full path's test, on bytes.
  */
-export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedDir, prevTree: Buffer, dirPath: string): ScannedDir | null {
-  const layout = layoutOf(prevTree);
-  if (!layout) return null;
+export function sameAsBefore(slotBytes: Uint8Array, s: number, type: EntryType, tree: Buffer, t: number): boolean {
+  if (tree[t] !== type) return false;
+  if (
+    !sameBytes(slotBytes, (s + F.ino) * 8, tree, t + AT.ino, 8) ||
+    !sameBytes(slotBytes, (s + F.mtimeNs) * 8, tree, t + AT.mtimeNs, 8) ||
+    !sameBytes(slotBytes, (s + F.ctimeNs) * 8, tree, t + AT.ctimeNs, 8)
+  ) {
+    return false;
+  }
+  const hasSize = type === EntryType.File || type === EntryType.Symlink;
+  return hasSize ? sameBytes(slotBytes, (s + F.size) * 8, tree, t + AT.size, 8) : isZero(tree, t + AT.size, 8);
+}
+
+/** Counts an entry kept from the previous tree, from its stat at slot `s`, as the full path would. */
+export function countKept(stats: TaskStats, slotWords: Uint32Array, s: number, type: EntryType): void {
+  if (type === EntryType.Dir) {
+    stats.dirs++;
+    return;
+  }
+  stats.files++;
+  if (type === EntryType.File) {
+    const size = slotWords[(s + F.size) * 2]! + slotWords[(s + F.size) * 2 + 1]! * 2 ** 32;
+    stats.bytesScanned += size;
+    stats.dataBytes += fileDataBytes(size, slotWords[(s + F.blocks) * 2]! + slotWords[(s + F.blocks) * 2 + 1]! * 2 ** 32, slotWords[(s + F.nlink) * 2]!);
+  }
+}
+
+/**
+ * The directory open at `dirfd`, listed as `listing`, if every entry is as in `prevTree`; else null.
+ * `layout` is prevTree's (treeLayout). `dirPath` is its path from ROOT (latin1), for the exclusion
+ * rules. The caller has stat'ed the listing's first STAT_BATCH entries into ctx.statBatch /
+ * ctx.statErrnos.
+ */
+export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedDir, prevTree: Buffer, layout: TreeLayout, dirPath: string): ScannedDir | null {
   const slots = ctx.statBatch;
   const slotBytes = new Uint8Array(slots.buffer, slots.byteOffset, slots.byteLength);
   const slotWords = new Uint32Array(slots.buffer, slots.byteOffset, slots.length * 2);
@@ -107,32 +92,15 @@ export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedD
       return null;
     }
     const t = layout.typeAt[k]!;
-    if (type === null || prevTree[t] !== type) return null;
-    if (ctx.rules.verdict(`${dirPath}/${latinName}`, latinName, isDir) !== 'keep') return null;
-    if (
-      !sameBytes(slotBytes, (s + F.ino) * 8, prevTree, t + AT.ino, 8) ||
-      !sameBytes(slotBytes, (s + F.mtimeNs) * 8, prevTree, t + AT.mtimeNs, 8) ||
-      !sameBytes(slotBytes, (s + F.ctimeNs) * 8, prevTree, t + AT.ctimeNs, 8)
-    ) {
-      return null;
-    }
-    const hasSize = type === EntryType.File || type === EntryType.Symlink;
-    if (hasSize ? !sameBytes(slotBytes, (s + F.size) * 8, prevTree, t + AT.size, 8) : !isZero(prevTree, t + AT.size, 8)) return null;
+    if (type === null || ctx.rules.verdict(`${dirPath}/${latinName}`, latinName, isDir) !== 'keep') return null;
+    if (!sameAsBefore(slotBytes, s, type, prevTree, t)) return null;
     matched++;
     if (isDir) {
       if (prevTree[t + AT.flags]! & EntryFlag.ContentsExcluded) return null;
       if (sys.unsignedSlot(slots[s + F.dev]!) === ctx.repoDev && sys.unsignedSlot(slots[s + F.ino]!) === ctx.repoIno) return null;
-      stats.dirs++;
       subdirAt.push(t - (end - from), end - from, layout.subtreeAt[k]!); // the name ends where its entry's type byte is
-
-    } else {
-      stats.files++;
-      if (type === EntryType.File) {
-        const size = slotWords[(s + F.size) * 2]! + slotWords[(s + F.size) * 2 + 1]! * 2 ** 32;
-        stats.bytesScanned += size;
-        stats.dataBytes += fileDataBytes(size, slotWords[(s + F.blocks) * 2]! + slotWords[(s + F.blocks) * 2 + 1]! * 2 ** 32, slotWords[(s + F.nlink) * 2]!);
-      }
     }
+    countKept(stats, slotWords, s, type);
   }
   if (matched !== layout.typeAt.length) return null; // something of the previous tree is gone
   const tree = Buffer.allocUnsafeSlow(prevTree.length); // its own memory: it crosses threads
