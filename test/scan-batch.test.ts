@@ -19,7 +19,8 @@ import { snapshotJson } from './helpers/cli.js';
 import { makeTmpDir } from './helpers/tmp.js';
 
 function context(root: string, repoDir: string): WorkerContext {
-  const init: ScanWorkerInit = { root, patterns: [], emptyDirs: [], repoDir, repoDev: '0', repoIno: '0', chunker: DEFAULT_CHUNKER };
+  // racySinceNs: now, as a snapshot with no margin would (these trees are made just before).
+  const init: ScanWorkerInit = { root, patterns: [], emptyDirs: [], repoDir, repoDev: '0', repoIno: '0', chunker: DEFAULT_CHUNKER, racySinceNs: String(BigInt(Date.now()) * 1_000_000n) };
   return new WorkerContext(init);
 }
 

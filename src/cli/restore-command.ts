@@ -31,6 +31,7 @@ interface RestoreArgs {
   wait: string;
   bootDevice?: string;
   boot: boolean;
+  testRacyMarginMs?: string;
 }
 
 function parseArgs(argv: string[]): RestoreArgs {
@@ -48,6 +49,7 @@ function parseArgs(argv: string[]): RestoreArgs {
     .option('--wait <seconds>', 'wait this long for another snapshot, restore or prune to finish', '0')
     .option('--boot-device <dev>', 'the disk (or disk image) to write the boot area to')
     .option('--no-boot', 'do not restore the boot area')
+    .addOption(new Option('--test-racy-margin-ms <ms>').hideHelp())
     .addOption(new Option('--path <p>', 'restore only this path (repeatable)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
     .exitOverride()
     .allowExcessArguments(false)
@@ -149,6 +151,7 @@ export async function restoreMain(argv: string[]): Promise<number> {
     minFree: config.minFree,
     waitSeconds: Number(args.wait),
     boot: args.boot ? { bootDevice: args.bootDevice } : false,
+    testRacyMarginMs: args.testRacyMarginMs !== undefined ? Number(args.testRacyMarginMs) : undefined,
     hooks: {
       boot: (line) => out.write(`${line}\n`),
       progress: () => undefined,

@@ -30,6 +30,7 @@ interface SnapshotArgs {
   check?: boolean;
   readData?: boolean;
   testReadDelayMs?: string;
+  testRacyMarginMs?: string;
   testReadSignal?: string;
 }
 
@@ -50,6 +51,7 @@ function parseArgs(argv: string[]): SnapshotArgs {
     .option('--read-data', 'with --check: also decompress and re-hash every blob')
     .addOption(new Option('--threads <n>', 'scan threads').hideHelp())
     .addOption(new Option('--test-read-delay-ms <ms>').hideHelp())
+    .addOption(new Option('--test-racy-margin-ms <ms>').hideHelp())
     .addOption(new Option('--test-read-signal <file>').hideHelp())
     .exitOverride()
     .allowExcessArguments(false)
@@ -113,6 +115,7 @@ export async function snapshotMain(argv: string[]): Promise<number> {
     note: args.note,
     threads: args.threads ? Number(args.threads) : undefined,
     testReadDelayMs: args.testReadDelayMs ? Number(args.testReadDelayMs) : undefined,
+    testRacyMarginMs: args.testRacyMarginMs !== undefined ? Number(args.testRacyMarginMs) : undefined,
     testReadSignal: args.testReadSignal,
     waitSeconds,
     boot: args.boot ? { bootDevice: args.bootDevice } : false,

@@ -19,6 +19,13 @@ export const EntryFlag = {
   ChangedWhileRead: 4,
   /** Scan-internal: content still being read by a file task; never in a committed tree. */
   Deferred: 8,
+  /**
+   * Its ctime was within RACY_MARGIN_MS of its snapshot's start (or later): a change right after
+   * it was read may have left every stat field as recorded (timestamps are as coarse as a clock
+   * tick, or a second on some filesystems), so the next snapshot does not trust the stat and
+   * reads the entry again.
+   */
+  Racy: 16,
 } as const;
 
 /**

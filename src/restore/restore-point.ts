@@ -34,6 +34,8 @@ export interface RestoreOptions {
   waitSeconds?: number;
   /** Boot area: `false` for --no-boot; else the disk (--boot-device) or the one found for ROOT. */
   boot?: false | { bootDevice?: string };
+  /** Testing only: the pre-restore point's SnapshotOptions.testRacyMarginMs. */
+  testRacyMarginMs?: number;
   hooks: ScanHooks & { op?(op: PlanOp, line: string | null): void; boot?(line: string): void };
 }
 
@@ -77,7 +79,7 @@ export async function restorePoint(opts: RestoreOptions): Promise<RestoreResult>
     }
     const w = new RepoWriter({ repoDir, dryRun: opts.dryRun, minFree, readsContent: true });
     writer = w;
-    const pre = await scanToPoint(repo, w, { root, repoDir, excludes: opts.excludes, dbLocations: opts.dbLocations, note: 'pre-restore', hooks: opts.hooks }, !opts.dryRun);
+    const pre = await scanToPoint(repo, w, { root, repoDir, excludes: opts.excludes, dbLocations: opts.dbLocations, note: 'pre-restore', hooks: opts.hooks, testRacyMarginMs: opts.testRacyMarginMs }, !opts.dryRun);
     const topOf = async (p: PointRecord) => {
       const top = decodeTree(await w.get(idFromHex(p.root)));
       if (!top[0]?.subtree) throw new SnapError('REPO_CORRUPT', `point ${p.id} has no root entry`);

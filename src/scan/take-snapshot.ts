@@ -17,6 +17,7 @@ import { RepoWriter } from '../repo/repo-writer.js';
 import { decodeTree, encodeTree } from '../repo/tree-codec.js';
 import { isoWithOffset, newPointId, type PointRecord } from '../repo/point-record.js';
 import { entryFromStat, fsFlagsOfFd, xattrsOfFd } from '../worker/entry-meta.js';
+import { RACY_MARGIN_MS } from '../worker/protocol.js';
 import { Coordinator, type ScanHooks, type ScanTotals } from './coordinator.js';
 import { BUILTIN_EXCLUDES, toLatin1 } from './exclusions.js';
 import { skippedMountsBelow } from './mounts.js';
@@ -31,6 +32,11 @@ export interface SnapshotOptions {
   now?: () => Date;
   /** Testing only: delay after each file read, to widen race windows. */
   testReadDelayMs?: number;
+  /**
+   * Testing only: RACY_MARGIN_MS instead (0: only inodes changed after the start are Racy, so a
+   * test's tree made just before a snapshot is trusted by the next one).
+   */
+  testRacyMarginMs?: number;
   testReadSignal?: string;
   threads?: number;
   /** Retention after the point is committed; none when absent (restore's pre-restore point). */
@@ -97,11 +103,11 @@ export function insideRoot(root: string, p: string): string | null {
   return `/${rel}`;
 }
 
-function rootEntry(root: string, subtree: Buffer): Entry {
+function rootEntry(root: string, subtree: Buffer, racySince: bigint): Entry {
   const C = sys.constants;
   const fd = fs.openSync(root, C.O_RDONLY | C.O_DIRECTORY | C.O_CLOEXEC);
   try {
-    const entry = entryFromStat(ROOT_ENTRY_NAME, EntryType.Dir, sys.fstat(fd));
+    const entry = entryFromStat(ROOT_ENTRY_NAME, EntryType.Dir, sys.fstat(fd), racySince);
     entry.xattrs = xattrsOfFd(fd);
     entry.fsFlags = fsFlagsOfFd(fd);
     entry.subtree = subtree;
@@ -179,11 +185,13 @@ export async function scanToPoint(repo: Repository, writer: RepoWriter, opts: Sn
   const emptyDirs = [...opts.dbLocations.map(toLatin1), ...skippedMountsBelow(root)];
   if (repoInRoot) emptyDirs.push(toLatin1(repoInRoot));
   const patterns = [...BUILTIN_EXCLUDES, ...opts.excludes];
+  // The real clock (not opts.now), read before any thread can read the tree: see RACY_MARGIN_MS.
+  const racySince = (BigInt(Date.now()) - BigInt(opts.testRacyMarginMs ?? RACY_MARGIN_MS)) * 1_000_000n;
 
   // The pool is started first, so its threads boot (~0.2 s of module loading each) while the
   // previous root tree is read.
   const coordinator = new Coordinator(
-    { root, patterns, emptyDirs, repoDir: repo.dir, repoDev: String(repoStat.dev), repoIno: String(repoStat.ino), chunker: repo.config.chunker, testReadDelayMs: opts.testReadDelayMs, testReadSignal: opts.testReadSignal },
+    { root, patterns, emptyDirs, repoDir: repo.dir, repoDev: String(repoStat.dev), repoIno: String(repoStat.ino), chunker: repo.config.chunker, racySinceNs: String(racySince), testReadDelayMs: opts.testReadDelayMs, testReadSignal: opts.testReadSignal },
     writer,
     opts.hooks,
     opts.threads,
@@ -206,7 +214,7 @@ export async function scanToPoint(repo: Repository, writer: RepoWriter, opts: Sn
   }
   const started = now();
   const contents = await coordinator.scan(prevRootTree);
-  const topId = await coordinator.putTree(encodeTree([rootEntry(root, contents)]));
+  const topId = await coordinator.putTree(encodeTree([rootEntry(root, contents, racySince)]));
   const boot = await captureBoot(root, opts, coordinator);
   const t = coordinator.totals;
   const point: PointRecord = {

@@ -3,18 +3,22 @@
 // /proc/self/fd (symlinks, devices, FIFOs), so paths longer than PATH_MAX work.
 import * as sys from '../sys/index.js';
 import type { SlotStat } from '../sys/index.js';
-import { type Entry, EntryType, FS_MIRROR_XATTRS, type Xattr } from '../model/entry.js';
+import { type Entry, EntryFlag, EntryType, FS_MIRROR_XATTRS, type Xattr } from '../model/entry.js';
 import { errnoCode } from '../model/errors.js';
 
 const NO_XATTR_SUPPORT = new Set(['ENOTSUP', 'EOPNOTSUPP', 'ENODATA']);
 const NO_FLAGS_SUPPORT = new Set(['ENOTTY', 'ENOTSUP', 'EOPNOTSUPP', 'EINVAL', 'ENOSYS']);
 
-export function entryFromStat(name: Buffer, type: EntryType, st: SlotStat): Entry {
+/**
+ * `racySince`: the scan's racy limit (ScanWorkerInit.racySinceNs): an inode whose ctime is that or
+ * later is flagged Racy, and the next snapshot reads it again.
+ */
+export function entryFromStat(name: Buffer, type: EntryType, st: SlotStat, racySince: bigint): Entry {
   const isDev = type === EntryType.CharDev || type === EntryType.BlockDev;
   return {
     name,
     type,
-    flags: 0,
+    flags: st.ctimeNs >= racySince ? EntryFlag.Racy : 0,
     mode: Number(st.mode),
     uid: Number(st.uid),
     gid: Number(st.gid),

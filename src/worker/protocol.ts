@@ -7,6 +7,17 @@ import { CHUNK_THRESHOLD, type ChunkerParams } from './chunker.js';
 export const MAX_READ_ATTEMPTS = 3;
 
 /**
+ * How far before a snapshot's start an inode's ctime counts as racy (EntryFlag.Racy). A change
+ * right after the walk read an inode can leave its ctime as recorded when both fall in one tick
+ * of the filesystem's clock: a jiffy (1-10 ms) on ext4/xfs/btrfs/tmpfs, a second on ext4 with
+ * 128-byte inodes, two on FAT. Any such change happened after the snapshot started, so its ctime
+ * is at least the start minus one tick: 3 s covers the coarsest clocks and the kernel's coarse
+ * clock lagging the one the start is read from. Only inodes changed within 3 s of a snapshot are
+ * read again by the next one.
+ */
+export const RACY_MARGIN_MS = 3000;
+
+/**
  * A file task reads about this much of a large file (a segment), so its memory stays bounded. Up to
  * five tasks are in flight, each holding its segment raw, compressed and copied for the hand-over:
  * 16 MiB segments made a first snapshot peak at ~600 MiB RSS, 4 MiB at ~430 MiB, in the same time
@@ -26,6 +37,11 @@ export interface ScanWorkerInit {
   repoDev: string;
   repoIno: string;
   chunker: ChunkerParams;
+  /**
+   * ns since the epoch (decimal): inodes whose ctime is this or later are recorded Racy. The
+   * scan's start (read before any thread reads the tree) minus RACY_MARGIN_MS.
+   */
+  racySinceNs: string;
   /** Testing only: sleep this long after each file read (to widen race windows). */
   testReadDelayMs?: number;
   /** Testing only: append each read file's path to this file before that sleep. */

@@ -34,7 +34,7 @@ export async function readFileEntry(
       const st = ctx.fstat(fd);
       if (entryTypeFromMode(Number(st.mode)) !== EntryType.File) return 'gone';
       if (Number(st.size) > maxSize) return 'defer';
-      const entry = entryFromStat(name, EntryType.File, st);
+      const entry = entryFromStat(name, EntryType.File, st, ctx.racySince);
       entry.xattrs = xattrsOfFd(fd);
       entry.fsFlags = fsFlagsOfFd(fd, entry.mode);
       entry.extents = dataExtents(fd, { size: entry.size, blocks: Number(st.blocks) });

@@ -38,9 +38,11 @@ export interface ScannedDir {
   warnings: string[];
 }
 
+/** The previous entry is this inode as it was (and its record is trusted: not Racy). */
 function sameInode(prev: Entry | undefined, type: EntryType, st: sys.SlotStat): boolean {
   return (
     prev !== undefined &&
+    !(prev.flags & EntryFlag.Racy) &&
     prev.type === type &&
     prev.ino === st.ino &&
     BigInt(prev.size) === (type === EntryType.File || type === EntryType.Symlink ? st.size : 0n) &&
@@ -125,7 +127,7 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
           const read = await readFileEntry(ctx, dirfd, name, path, sink, stats, warnings, previousFileChunks(prev), INLINE_FILE_MAX);
           if (read === 'gone') continue; // vanished or turned into something else: next run sees it
           if (read === 'defer') {
-            entry = entryFromStat(name, type, st);
+            entry = entryFromStat(name, type, st, ctx.racySince);
             entry.flags |= EntryFlag.Deferred; // grew past INLINE_FILE_MAX since the listing: read by file tasks
             deferred.push({ name: new Uint8Array(name), size: INLINE_FILE_MAX + 1, prevChunks: previousFileChunkIds(prev) });
           } else {
@@ -133,13 +135,13 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
             budget.bytes -= entry.size;
           }
         } else {
-          entry = entryFromStat(name, type, st);
+          entry = entryFromStat(name, type, st, ctx.racySince);
           entry.flags |= EntryFlag.Deferred;
           // Own buffers: they cross threads.
           deferred.push({ name: new Uint8Array(name), size: Number(st.size), prevChunks: previousFileChunkIds(prev) });
         }
       } else {
-        entry = entryFromStat(name, type, st);
+        entry = entryFromStat(name, type, st, ctx.racySince);
         fillNonFileMeta(dirfd, entry);
       }
       if (isDir) {

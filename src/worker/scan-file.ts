@@ -35,7 +35,7 @@ export async function scanFileSegment(ctx: WorkerContext, task: FileTask): Promi
     let entryTree: Uint8Array | null = null;
     let resume = task.resume;
     if (resume === null) {
-      const entry = entryFromStat(Buffer.from(name), EntryType.File, st);
+      const entry = entryFromStat(Buffer.from(name), EntryType.File, st, ctx.racySince);
       entry.xattrs = xattrsOfFd(fd);
       entry.fsFlags = fsFlagsOfFd(fd, entry.mode);
       entry.extents = dataExtents(fd, { size: entry.size, blocks: Number(st.blocks) });

@@ -29,10 +29,12 @@ function isZero(a: Uint8Array, at: number, n: number): boolean {
 /**
  * Whether the stat at slot `s` of `slotBytes` (fstatatMany's fields as bytes) is the one the
  * previous tree recorded for the entry whose type byte is at `t`: same type, inode, mtime ns,
- * ctime ns and size (0 for types without one). The full path's test, on bytes.
+ * ctime ns and size (0 for types without one), and the record is trusted (not Racy: an inode
+ * changed within a clock tick of being read can show the recorded stat). The full path's test,
+ * on bytes.
  */
 export function sameAsBefore(slotBytes: Uint8Array, s: number, type: EntryType, tree: Buffer, t: number): boolean {
-  if (tree[t] !== type) return false;
+  if (tree[t] !== type || tree[t + AT.flags]! & EntryFlag.Racy) return false;
   if (
     !sameBytes(slotBytes, (s + F.ino) * 8, tree, t + AT.ino, 8) ||
     !sameBytes(slotBytes, (s + F.mtimeNs) * 8, tree, t + AT.mtimeNs, 8) ||

@@ -28,6 +28,8 @@ export class WorkerContext {
   readonly repoDev: bigint;
   readonly repoIno: bigint;
   readonly chunker: Chunker;
+  /** Inodes whose ctime is this or later are recorded Racy (ScanWorkerInit.racySinceNs). */
+  readonly racySince: bigint;
   private readonly readDelayMs: number;
   private readonly readSignal: string | undefined;
 
@@ -48,6 +50,7 @@ export class WorkerContext {
     this.repoDev = BigInt(init.repoDev);
     this.repoIno = BigInt(init.repoIno);
     this.chunker = new Chunker(init.chunker);
+    this.racySince = BigInt(init.racySinceNs);
     this.readDelayMs = init.testReadDelayMs ?? 0;
     this.readSignal = init.testReadSignal;
   }
