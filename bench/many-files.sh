@@ -23,6 +23,9 @@ log "generating $COUNT files in $TREE"
 t0=$(date +%s)
 node "$PROJ/dist/bench/tree-tools.js" gen-many "$TREE" --count "$COUNT" >"$WORK/logs/gen.json"
 log "generated in $(( $(date +%s) - t0 )) s: $(cat "$WORK/logs/gen.json")"
+# Files changed within 3 s of a snapshot's start are read again by the next one (racy inodes,
+# docs/FORMAT.md): past that, the no-change step measures a tree the first snapshot may trust.
+sleep 4
 cat >"$WORK/meta.json" <<EOF
 {
   "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
