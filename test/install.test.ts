@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { PROJECT_ROOT, isolated, runCli } from './helpers/cli.js';
 import { assertTreesEqual } from './helpers/tree-compare.js';
 import { parseConfig, defaultConfig } from '../src/config/config.js';
@@ -106,10 +107,52 @@ test('install again: switches to the new version, removes the old one, keeps the
   assert.equal(help.status, 0, help.stderr);
 });
 
+test('install again while a restore of the old version waits at its prompt: that version stays until it has ended', async (t) => {
+  // The restore starts its threads, whose code it loads from its own version's directory, only
+  // after 'yes': an upgrade that removed that directory meanwhile made it fail.
+  const prefix = tmpPrefix(t);
+  assert.equal(runCli(INSTALL_BIN, ['--prefix', prefix]).status, 0);
+  const lib = path.join(prefix, 'cluster/lib/restore-points');
+  const first = fs.readlinkSync(path.join(lib, 'current'));
+  const root = path.join(prefix, 'tree');
+  const repo = path.join(prefix, 'repo');
+  fs.mkdirSync(path.join(root, 'etc'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'etc/hosts'), 'one\n');
+  assert.equal(runCli(path.join(prefix, 'cluster/bin/system_snapshot'), ['--root', root, '--repo', repo, '--quiet', ...isolated()]).status, 0);
+  fs.writeFileSync(path.join(root, 'etc/hosts'), 'two\n');
+
+  const child = spawn(path.join(prefix, 'cluster/bin/system_restore'), ['--root', root, '--repo', repo, ...isolated()], { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  for (let waited = 0; !out.includes('Enter the number of the restore point'); waited += 50) {
+    assert.ok(waited < 20_000, `no prompt within 20 s: ${out} ${err}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  const second = runCli(INSTALL_BIN, ['--prefix', prefix]);
+  assert.equal(second.status, 0, second.stderr);
+  assert.match(second.stdout, new RegExp(`Kept the previous version ${first.replace(/\./g, '\\.')}: running commands use it \\(pid ${child.pid}\\)`));
+  assert.ok(fs.existsSync(path.join(lib, first)), 'the version the restore started from is still there');
+
+  child.stdin.end('1\nyes\n');
+  assert.equal(await exited, 0, err);
+  assert.equal(fs.readFileSync(path.join(root, 'etc/hosts'), 'utf8'), 'one\n', 'the restore ran, from the version it started from');
+
+  const third = runCli(INSTALL_BIN, ['--prefix', prefix]);
+  assert.equal(third.status, 0, third.stderr);
+  assert.match(third.stdout, new RegExp(`Removed the previous version ${first.replace(/\./g, '\\.')}`));
+  assert.deepEqual(fs.readdirSync(lib).sort(), ['current', fs.readlinkSync(path.join(lib, 'current'))].sort(), 'unused versions are gone');
+});
+
 test('a damaged installation: a thread that cannot start is one line, and nothing is written or restored', (t) => {
-  // As when an upgrade removed the version a waiting `system_restore` had started from: its
-  // threads start only after the admin says yes. Before, a scan thread that could not start was
-  // an 'error' event of the pool that nothing heard, and the command ended with a stack trace.
+  // As when files of the version a command started from went missing (by hand, or an upgrade
+  // before versions in use were kept): a command's threads load their code after it started.
+  // Before, a scan thread that could not start was an 'error' event of the pool that nothing
+  // heard, and the command ended with a stack trace.
   const prefix = tmpPrefix(t);
   assert.equal(runCli(INSTALL_BIN, ['--prefix', prefix]).status, 0);
   const installed = path.join(prefix, 'cluster/lib/restore-points', fs.readlinkSync(path.join(prefix, 'cluster/lib/restore-points/current')));

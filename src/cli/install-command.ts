@@ -38,6 +38,7 @@ async function installMain(argv: string[]): Promise<number> {
   const config = path.join(args.prefix, 'cluster/system_snapshots.conf');
   process.stdout.write(r.configWritten ? `Wrote a commented configuration: ${config}\n` : `Configuration left as it was: ${config}\n`);
   for (const v of r.removedVersions) process.stdout.write(`Removed the previous version ${v}\n`);
+  for (const k of r.keptVersions) process.stdout.write(`Kept the previous version ${k.version}: running commands use it (pid ${k.pids.join(', ')}); the next install removes it once they have ended\n`);
   process.stdout.write(`For a daily restore point, add to root's crontab: 1 1 * * * ${path.join(args.prefix, 'cluster/bin/system_snapshot')} --quiet\n`);
   return 0;
 }

@@ -2,9 +2,10 @@
 // addon, the production packages of package-lock.json) into
 // PREFIX/cluster/lib/restore-points/<version>, switches the `current` symlink to it in one rename,
 // and writes PREFIX/cluster/bin/system_snapshot and system_restore.
-// A running snapshot keeps the files it started with (the old version directory is removed only
-// after the switch, and a process that already loaded it keeps its open files). The checkout can
-// be deleted afterwards. The configuration is written only when there is none.
+// A running command keeps the files it started with: a version directory is removed only after
+// the switch, and only when no running process has its native code mapped (a command loads its
+// worker threads' code from it later, an interactive system_restore only after 'yes'). The
+// checkout can be deleted afterwards. The configuration is written only when there is none.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,6 +26,8 @@ export interface InstallResult {
   commands: string[];
   configWritten: boolean;
   removedVersions: string[];
+  /** Older versions a running command still uses: a later install removes them. */
+  keptVersions: { version: string; pids: number[] }[];
 }
 
 export const COMMANDS = ['system_snapshot', 'system_restore'] as const;
@@ -127,6 +130,35 @@ function swapSymlink(link: string, target: string): void {
   fsyncDir(path.dirname(link));
 }
 
+/**
+ * Version directories below `lib` that running processes have files of mapped, with their pids:
+ * every command maps its native addons when it starts, and loads more code (its threads') from
+ * the same directory later. A process that cannot be read (gone meanwhile) is skipped.
+ */
+export function versionsInUse(lib: string): Map<string, number[]> {
+  const base = `${fs.realpathSync(lib)}/`;
+  const used = new Map<string, number[]>();
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let maps: string;
+    try {
+      maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
+    } catch {
+      continue;
+    }
+    const seen = new Set<string>();
+    for (const line of maps.split('\n')) {
+      const at = line.indexOf(base);
+      if (at < 0) continue;
+      const name = line.slice(at + base.length).split('/')[0]!;
+      if (name === '' || seen.has(name)) continue;
+      seen.add(name);
+      used.set(name, [...(used.get(name) ?? []), Number(pid)]);
+    }
+  }
+  return used;
+}
+
 function wrapper(nodePath: string, command: string): string {
   // A tiny sh script, not a symlink: it finds the program beside itself (so a copy of the /cluster
   // tree on a rescue stick runs too) and names the node binary the installer used, because cron's
@@ -191,10 +223,19 @@ export function install(opts: InstallOptions): InstallResult {
     commands.push(target);
   }
 
-  // 3. Older versions go only now: nothing points at them any more.
+  // 3. Older versions go only now, when nothing points at them any more, and only those no
+  // running command uses: one that started from it (an interactive restore waiting for 'yes')
+  // still starts its threads from there. A later install removes it.
   const removedVersions: string[] = [];
+  const keptVersions: InstallResult['keptVersions'] = [];
+  const inUse = versionsInUse(lib);
   for (const name of fs.readdirSync(lib)) {
     if (name === version || name === 'current' || name.startsWith('.staging-')) continue;
+    const pids = inUse.get(name);
+    if (pids) {
+      keptVersions.push({ version: name, pids });
+      continue;
+    }
     fs.rmSync(path.join(lib, name), { recursive: true, force: true });
     removedVersions.push(name);
   }
@@ -208,7 +249,7 @@ export function install(opts: InstallOptions): InstallResult {
   } catch (err) {
     if (errnoCode(err) !== 'EEXIST') throw new SnapError('IO', `cannot write ${config}: ${(err as Error).message}`, { path: config });
   }
-  return { version, libDir: path.join(lib, version), commands, configWritten, removedVersions };
+  return { version, libDir: path.join(lib, version), commands, configWritten, removedVersions, keptVersions };
 }
 
 /** Removes the commands and the program; the configuration and every repository stay. */
