@@ -5,7 +5,7 @@
 // same code with TurboFan on V8's background threads. Measured with --trace-opt on a no-change
 // snapshot of the e2e tree: 1.6-1.8 s of TurboFan work in a 2 s run on two cores, about 40% of
 // its CPU. Most of it was inlining Buffer and codec helpers into big functions (scanDir,
-// encodeTreeWithOffsets, unchangedDir). A cumulative inlining budget of 300 bytecode bytes
+// the tree encoder, unchangedDir). A cumulative inlining budget of 300 bytecode bytes
 // (V8's default is 920) halves that work; the hot loops (FastCDC, tree codec) keep their
 // optimisation. docs/BENCHMARKS.md has the side-by-side runs.
 // Only compiler heuristics may be changed here, at run time: V8 aborted when a GC flag

@@ -38,17 +38,7 @@ export function entrySize(e: Entry): number {
 
 /** Sorts in place and encodes. Duplicate names are a bug upstream: refuse them. */
 export function encodeTree(entries: Entry[]): Buffer {
-  return encodeTreeWithOffsets(entries).tree;
-}
-
-/**
- * Encodes, and tells where each directory entry's 32-byte subtree id sits in the result (in the
- * sorted order of `entries`), so a tree encoded before its subdirectories are done can have their
- * ids patched in place.
- */
-export function encodeTreeWithOffsets(entries: Entry[]): { tree: Buffer; subtreeOffsets: Map<Entry, number> } {
-  const { tree, subtreeOffsets } = encodeTreeKeeping(EMPTY_KEPT_FROM, [], entries);
-  return { tree, subtreeOffsets };
+  return encodeTreeKeeping(NOTHING_KEPT_FROM, [], entries).tree;
 }
 
 /** An entry of an encoded tree that a new tree keeps byte for byte: its bytes [start, end). */
@@ -57,7 +47,7 @@ export interface KeptEntry {
   end: number;
 }
 
-const EMPTY_KEPT_FROM = Buffer.alloc(0);
+const NOTHING_KEPT_FROM = Buffer.alloc(0);
 
 function keptName(from: Buffer, k: KeptEntry): Buffer {
   return from.subarray(k.start + 2, k.start + 2 + from.readUInt16LE(k.start));
@@ -67,8 +57,9 @@ function keptName(from: Buffer, k: KeptEntry): Buffer {
  * Encodes `entries` (sorted here) together with `kept`, entries of the encoded tree `from` whose
  * bytes are copied as they are (in `from`'s order, which is name order): a directory where a few
  * entries changed re-encodes only those. The result is the bytes encodeTree gives for all of them
- * decoded, since the encoding is canonical. Tells where each directory entry's subtree id sits,
- * for `entries`, and where each kept entry now starts.
+ * decoded, since the encoding is canonical. Tells where each directory entry's 32-byte subtree id
+ * sits, for `entries` (a tree encoded before its subdirectories are done has their ids patched in
+ * place), and where each kept entry now starts.
  */
 export function encodeTreeKeeping(from: Buffer, kept: readonly KeptEntry[], entries: Entry[]): { tree: Buffer; subtreeOffsets: Map<Entry, number>; keptAt: number[] } {
   const subtreeOffsets = new Map<Entry, number>();

@@ -53,10 +53,4 @@ export class ListingStats {
     const errno = this.errnos[j]!;
     return errno !== 0 ? -errno : j * FIELDS;
   }
-
-  /** Entry i's stat, or its errno (0 never); as slot(). */
-  stat(i: number, from: number): sys.SlotStat | number {
-    const s = this.slot(i, from);
-    return s < 0 ? -s : sys.statFromSlots(this.slots, s);
-  }
 }
