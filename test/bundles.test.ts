@@ -9,7 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { blobId, BlobKind } from '../src/model/blob-id.js';
 import { BlobSink } from '../src/worker/blob-sink.js';
-import { BUNDLE_MEMBER_MAX, BUNDLE_TARGET_BYTES, parseBundle } from '../src/repo/bundle.js';
+import { BUNDLE_MEMBER_MAX, BUNDLE_TARGET_BYTES, encodeBundleTable, parseBundle, rebuildBundle } from '../src/repo/bundle.js';
+import { Compression } from '../src/repo/record.js';
+import { SnapError } from '../src/model/errors.js';
 import { storeBundle } from '../src/repo/store-bundle.js';
 import { IdTable } from '../src/repo/id-table.js';
 import { PackWriter } from '../src/repo/pack-writer.js';
@@ -196,7 +198,7 @@ test('a row whose blob is not in its bundle is an error naming the blob, in a re
   assert.match(check.stdout, new RegExp(`blob ${stranger.toString('hex')} at \\d+ is damaged or not where the index says`));
 });
 
-test('prune keeps a bundle while one member lives, repacks it whole with only its live rows', (t) => {
+test('prune keeps a bundle while members live, and a repack rebuilds it with the live members only', (t) => {
   const dir = makeTmpDir('rp-bundle-prune-', t);
   const root = path.join(dir, 'root');
   const repo = path.join(dir, 'repo');
@@ -209,15 +211,16 @@ test('prune keeps a bundle while one member lives, repacks it whole with only it
   for (const n of names) fs.writeFileSync(path.join(root, 'd', n), randomBytes(16 * 1024));
   fs.writeFileSync(path.join(root, 'big.bin'), randomBytes(1536 * 1024)); // dead after point 1: the pack gets repacked
   snapshotJson(root, repo, ['--config', keepAll]);
-  const gone = names.slice(0, 7).map((n) => blobId(fs.readFileSync(path.join(root, 'd', n))).toString('hex'));
-  const survivor = blobId(fs.readFileSync(path.join(root, 'd', 'f7')));
+  const gone = names.slice(0, 6).map((n) => blobId(fs.readFileSync(path.join(root, 'd', n))).toString('hex'));
+  const survivors = ['f6', 'f7'].map((n) => blobId(fs.readFileSync(path.join(root, 'd', n))));
+  const survivor = survivors[1]!;
   const f0 = fs.readFileSync(path.join(root, 'd', 'f0'));
   const bundleRow = rows(repo).find((r) => r.id.equals(survivor))!;
   const bundled = recordAt(repo, bundleRow);
   assert.equal(bundled.header.kind, BlobKind.Bundle);
   const memberCount = parseBundle(bundled.payload, 'test').members.length;
   assert.ok(memberCount >= 8, 'the eight small files share one bundle');
-  for (const n of names.slice(0, 7)) fs.rmSync(path.join(root, 'd', n));
+  for (const n of names.slice(0, 6)) fs.rmSync(path.join(root, 'd', n));
   fs.rmSync(path.join(root, 'big.bin'));
   fs.writeFileSync(path.join(root, 'new.bin'), randomBytes(2 * 1024 * 1024));
   snapshotJson(root, repo, ['--config', keepAll]);
@@ -232,9 +235,11 @@ test('prune keeps a bundle while one member lives, repacks it whole with only it
   assert.notEqual(row.pack, bundleRow.pack, 'its pack was repacked');
   const { header, payload } = recordAt(repo, row);
   assert.equal(header.kind, BlobKind.Bundle);
-  assert.equal(parseBundle(payload, 'test').members.length, memberCount, 'the bundle is copied whole');
+  const rebuilt = parseBundle(payload, 'test');
+  assert.deepEqual(rebuilt.members.map((m) => m.id.toString('hex')).sort(), survivors.map((id) => id.toString('hex')).sort(), 'rebuilt with its two live members only');
+  assert.ok(row.recordLength < bundled.header.rawLength / 2, `the dead members' bytes are gone (${row.recordLength} bytes)`);
   const rowsThere = after.filter((x) => x.pack === row.pack && x.offset === row.offset);
-  assert.ok(rowsThere.length < memberCount, 'with the rows of its live members only');
+  assert.equal(rowsThere.length, 2, 'a row for each live member');
   for (const id of gone) assert.ok(!after.some((x) => x.id.toString('hex') === id), 'dead members have no row');
 
   const out = path.join(dir, 'out');
@@ -251,6 +256,61 @@ test('prune keeps a bundle while one member lives, repacks it whole with only it
   assert.equal(restoreInto(repo, listPoints(repo).at(-1)!.number, out2).status, 0);
   assert.deepEqual(fs.readFileSync(path.join(out2, 'd', 'f0')), f0);
   assert.equal(runCli(SNAPSHOT_BIN, ['--repo', repo, '--check', '--read-data', '--config', '/dev/null']).status, 0);
+});
+
+test('a pack whose bundle has mostly dead members is repacked: the dead members count as dead bytes', (t) => {
+  // Before, a bundle counted as live whole while one member was: a pack of such bundles was never
+  // repacked, and the old versions of small files stayed for good.
+  const dir = makeTmpDir('rp-bundle-dead-', t);
+  const root = path.join(dir, 'root');
+  const repo = path.join(dir, 'repo');
+  fs.mkdirSync(path.join(root, 'd'), { recursive: true });
+  const keepAll = path.join(dir, 'keep.conf');
+  const prune = path.join(dir, 'prune.conf');
+  fs.writeFileSync(keepAll, 'max_size_ratio = 100\nmin_snapshots = 2\nprotect_seconds = 0\n');
+  fs.writeFileSync(prune, 'max_size_ratio = 1\nmin_snapshots = 2\nprotect_seconds = 0\n');
+  const names = Array.from({ length: 20 }, (_, i) => `f${i}`);
+  for (const n of names) fs.writeFileSync(path.join(root, 'd', n), randomBytes(16 * 1024));
+  snapshotJson(root, repo, ['--config', keepAll]);
+  const kept = names.slice(16).map((n) => blobId(fs.readFileSync(path.join(root, 'd', n))));
+  const before = rows(repo).find((r) => r.id.equals(kept[0]!))!;
+  assert.equal(parseBundle(recordAt(repo, before).payload, 'test').members.length, 20, 'one bundle holds the twenty files');
+  assert.equal(rows(repo).filter((r) => r.pack === before.pack && r.offset !== before.offset).length, 0, 'alone in its pack');
+  for (const n of names.slice(0, 16)) fs.rmSync(path.join(root, 'd', n));
+  snapshotJson(root, repo, ['--config', keepAll]);
+  fs.writeFileSync(path.join(root, 'round.txt'), 'three\n');
+  const r = snapshotJson(root, repo, ['--config', prune]);
+  assert.equal((r.pruned as string[]).length, 1, 'point 1 removed');
+
+  const after = rows(repo).find((x) => x.id.equals(kept[0]!))!;
+  assert.notEqual(after.pack, before.pack, 'the pack was repacked');
+  assert.deepEqual(
+    parseBundle(recordAt(repo, after).payload, 'test').members.map((m) => m.id.toString('hex')).sort(),
+    kept.map((id) => id.toString('hex')).sort(),
+  );
+  assert.equal(fs.existsSync(path.join(repo, 'packs', before.pack.slice(0, 2), `${before.pack}.pack`)), false, 'the old pack is gone');
+  const out = path.join(dir, 'out');
+  fs.mkdirSync(out);
+  assert.equal(restoreInto(repo, listPoints(repo).at(-1)!.number, out).status, 0);
+  assertTreesEqual(root, out, { ignoreRootMeta: true });
+  assert.equal(runCli(SNAPSHOT_BIN, ['--repo', repo, '--check', '--read-data', '--config', '/dev/null']).status, 0);
+});
+
+test('a bundle rebuilt for prune checks each member it keeps against its id', async () => {
+  const data = [Buffer.from('first member\n'), Buffer.from('second member\n'), Buffer.from('third member\n')];
+  const members = data.map((d) => ({ id: blobId(d), kind: BlobKind.Data, rawLength: d.length }));
+  const damaged = Buffer.from(data[1]!);
+  damaged.writeUInt8(damaged.readUInt8(0) ^ 1, 0); // same length, other bytes: only its SHA-256 tells
+  const payload = Buffer.concat([encodeBundleTable(members), data[0]!, damaged, data[2]!]);
+  const keepAll = (): boolean => true;
+  const sound = await rebuildBundle(parseBundle(payload, 'test'), Compression.None, (m) => !m.id.equals(members[1]!.id), { where: 'pack p at 0' });
+  assert.equal(sound.members.length, 2, 'the damaged member is not kept: nothing to check');
+  await assert.rejects(
+    rebuildBundle(parseBundle(payload, 'test'), Compression.None, keepAll, { where: 'pack p at 0' }),
+    (err: unknown) => err instanceof SnapError && err.code === 'REPO_CORRUPT' && err.message === `damaged bundle in pack p at 0: member ${members[1]!.id.toString('hex')} does not match its id`,
+  );
+  // The writer's own fresh bundles are not checked again (it hashed them a moment ago).
+  assert.equal((await rebuildBundle(parseBundle(payload, 'test'), Compression.None, keepAll)).members.length, 3);
 });
 
 test('a format-1 repository is marked format 2 by the first run that writes; an unknown format is refused by name', (t) => {

@@ -92,15 +92,19 @@ export function bundleTable(payload: Buffer): Buffer {
 
 /**
  * The bundle again with only the members `keep` wants (the writer's answer to a bundle most of
- * whose content is stored already): decompressed, cut, and compressed anew. One member left is a
- * plain data record. Returns the record's fields and the members it holds.
+ * whose content is stored already; prune's to one whose other members are dead): decompressed,
+ * cut, and compressed anew. One member left is a plain data record. Returns the record's fields
+ * and the members it holds. `verify`: `where` names a stored record, and each kept member's
+ * SHA-256 must be its id (REPO_CORRUPT otherwise), so damage is never copied as if sound.
  */
 export async function rebuildBundle(
   bundle: ParsedBundle,
   compression: Compression,
   keep: (m: BundleMember) => boolean,
+  verify: { where: string } | null = null,
 ): Promise<{ id: Buffer; kind: BlobKind; compression: Compression; rawLength: number; payload: Buffer; members: BundleMember[] }> {
-  const raw = await bundleRaw(bundle, compression, bundle.rawTotal, 'a scan result');
+  const where = verify?.where ?? 'a scan result';
+  const raw = await bundleRaw(bundle, compression, bundle.rawTotal, where);
   const kept: BundleMember[] = [];
   const parts: Buffer[] = [];
   const ids = new Set<string>();
@@ -108,8 +112,10 @@ export async function rebuildBundle(
     const hex = m.id.toString('hex');
     if (!keep(m) || ids.has(hex)) return;
     ids.add(hex);
+    const bytes = memberBytes(bundle, raw, i);
+    if (verify && !blobId(bytes).equals(m.id)) throw new SnapError('REPO_CORRUPT', `damaged bundle in ${where}: member ${hex} does not match its id`);
     kept.push(m);
-    parts.push(memberBytes(bundle, raw, i));
+    parts.push(bytes);
   });
   const rawLength = parts.reduce((n, p) => n + p.length, 0);
   if (kept.length === 1) {
