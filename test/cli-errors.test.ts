@@ -33,6 +33,21 @@ test('unknown option: exit 2, names the option, writes nothing', () => {
   }
 });
 
+test('a bad value of a hidden testing option is a usage error too, before anything is written', () => {
+  const dir = tmp();
+  try {
+    const r = runCli(SNAPSHOT_BIN, ['--root', dir, '--repo', path.join(dir, 'repo'), '--config', '/dev/null', '--no-boot', '--test-racy-margin-ms', 'abc']);
+    assert.equal(r.status, 2);
+    assertOneLineError(r.stderr, /--test-racy-margin-ms needs a whole number of milliseconds, got 'abc'/);
+    assert.equal(fs.existsSync(path.join(dir, 'repo')), false);
+    const r2 = runCli(RESTORE_BIN, ['--root', dir, '--repo', path.join(dir, 'repo'), '--config', '/dev/null', '--test-racy-margin-ms', '-5']);
+    assert.equal(r2.status, 2);
+    assertOneLineError(r2.stderr, /--test-racy-margin-ms needs a whole number of milliseconds, got '-5'/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('missing explicit config file: exit 2, names the file, writes nothing', () => {
   const dir = tmp();
   try {

@@ -15,7 +15,7 @@ import { listingJson, listingLine, serverTime } from './format.js';
 import { Prompter } from './prompt.js';
 import { limitMallocArenas } from '../sys/index.js';
 import { MALLOC_ARENAS } from './memory.js';
-import { runCommand, usageError } from './run-command.js';
+import { racyMarginOption, runCommand, usageError } from './run-command.js';
 
 interface RestoreArgs {
   root: string;
@@ -96,6 +96,7 @@ export async function restoreMain(argv: string[]): Promise<number> {
   if (args.dryRun && (!args.point || args.yes)) throw usageError('--dry-run needs --point and no --yes');
   if (args.bootDevice && !args.boot) throw usageError('--boot-device and --no-boot exclude each other');
   if (!/^\d+(\.\d+)?$/.test(args.wait)) throw usageError(`--wait needs a number of seconds, got '${args.wait}'`);
+  const testRacyMarginMs = racyMarginOption(args.testRacyMarginMs);
   const config = loadConfig(args.config);
   const dbFile = args.dbLocations ?? config.databaseLocations;
   const dbLocations = loadDbLocations(dbFile, args.dbLocations !== undefined);
@@ -151,7 +152,7 @@ export async function restoreMain(argv: string[]): Promise<number> {
     minFree: config.minFree,
     waitSeconds: Number(args.wait),
     boot: args.boot ? { bootDevice: args.bootDevice } : false,
-    testRacyMarginMs: args.testRacyMarginMs !== undefined ? Number(args.testRacyMarginMs) : undefined,
+    testRacyMarginMs,
     hooks: {
       boot: (line) => out.write(`${line}\n`),
       progress: () => undefined,

@@ -24,3 +24,10 @@ export async function runCommand(name: string, main: () => Promise<number>): Pro
 export function usageError(message: string): SnapError {
   return new SnapError('USAGE', message);
 }
+
+/** The hidden --test-racy-margin-ms option's value (a whole number of ms), checked before anything runs. */
+export function racyMarginOption(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw usageError(`--test-racy-margin-ms needs a whole number of milliseconds, got '${v}'`);
+  return Number(v);
+}

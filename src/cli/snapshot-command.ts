@@ -11,7 +11,7 @@ import { formatBytes, formatGB, snapshotStamp } from './format.js';
 import { ProgressLine } from './progress.js';
 import { limitMallocArenas } from '../sys/index.js';
 import { MALLOC_ARENAS } from './memory.js';
-import { runCommand, usageError } from './run-command.js';
+import { racyMarginOption, runCommand, usageError } from './run-command.js';
 import { checkMain } from './check-command.js';
 import { findBootDisk } from '../boot/index.js';
 
@@ -69,6 +69,7 @@ function seconds(v: string, option: string): number {
 export async function snapshotMain(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const waitSeconds = seconds(args.wait, '--wait');
+  const testRacyMarginMs = racyMarginOption(args.testRacyMarginMs);
   if (args.readData && !args.check) throw usageError('--read-data goes with --check');
   if (args.bootDevice && !args.boot) throw usageError('--boot-device and --no-boot exclude each other');
   const config = loadConfig(args.config);
@@ -115,7 +116,7 @@ export async function snapshotMain(argv: string[]): Promise<number> {
     note: args.note,
     threads: args.threads ? Number(args.threads) : undefined,
     testReadDelayMs: args.testReadDelayMs ? Number(args.testReadDelayMs) : undefined,
-    testRacyMarginMs: args.testRacyMarginMs !== undefined ? Number(args.testRacyMarginMs) : undefined,
+    testRacyMarginMs,
     testReadSignal: args.testReadSignal,
     waitSeconds,
     boot: args.boot ? { bootDevice: args.bootDevice } : false,
