@@ -198,17 +198,25 @@ test('a row whose blob is not in its bundle is an error naming the blob, in a re
   assert.match(check.stdout, new RegExp(`blob ${stranger.toString('hex')} at \\d+ is damaged or not where the index says`));
 });
 
-test('prune keeps a bundle while members live, and a repack rebuilds it with the live members only', (t) => {
+/**
+ * A tree of `count` small incompressible files in d/ (f0, f1, ...: one bundle), and two
+ * configurations: `keepAll` removes no point, `prune` removes all but the newest two.
+ */
+function pruneSetup(t: Parameters<typeof makeTmpDir>[1], count: number): { dir: string; root: string; repo: string; keepAll: string; prune: string; names: string[] } {
   const dir = makeTmpDir('rp-bundle-prune-', t);
   const root = path.join(dir, 'root');
-  const repo = path.join(dir, 'repo');
   fs.mkdirSync(path.join(root, 'd'), { recursive: true });
   const keepAll = path.join(dir, 'keep.conf');
   const prune = path.join(dir, 'prune.conf');
   fs.writeFileSync(keepAll, 'max_size_ratio = 100\nmin_snapshots = 2\nprotect_seconds = 0\n');
   fs.writeFileSync(prune, 'max_size_ratio = 1\nmin_snapshots = 2\nprotect_seconds = 0\n');
-  const names = Array.from({ length: 8 }, (_, i) => `f${i}`);
+  const names = Array.from({ length: count }, (_, i) => `f${i}`);
   for (const n of names) fs.writeFileSync(path.join(root, 'd', n), randomBytes(16 * 1024));
+  return { dir, root, repo: path.join(dir, 'repo'), keepAll, prune, names };
+}
+
+test('prune keeps a bundle while members live, and a repack rebuilds it with the live members only', (t) => {
+  const { dir, root, repo, keepAll, prune, names } = pruneSetup(t, 8);
   fs.writeFileSync(path.join(root, 'big.bin'), randomBytes(1536 * 1024)); // dead after point 1: the pack gets repacked
   snapshotJson(root, repo, ['--config', keepAll]);
   const gone = names.slice(0, 6).map((n) => blobId(fs.readFileSync(path.join(root, 'd', n))).toString('hex'));
@@ -261,16 +269,7 @@ test('prune keeps a bundle while members live, and a repack rebuilds it with the
 test('a pack whose bundle has mostly dead members is repacked: the dead members count as dead bytes', (t) => {
   // Before, a bundle counted as live whole while one member was: a pack of such bundles was never
   // repacked, and the old versions of small files stayed for good.
-  const dir = makeTmpDir('rp-bundle-dead-', t);
-  const root = path.join(dir, 'root');
-  const repo = path.join(dir, 'repo');
-  fs.mkdirSync(path.join(root, 'd'), { recursive: true });
-  const keepAll = path.join(dir, 'keep.conf');
-  const prune = path.join(dir, 'prune.conf');
-  fs.writeFileSync(keepAll, 'max_size_ratio = 100\nmin_snapshots = 2\nprotect_seconds = 0\n');
-  fs.writeFileSync(prune, 'max_size_ratio = 1\nmin_snapshots = 2\nprotect_seconds = 0\n');
-  const names = Array.from({ length: 20 }, (_, i) => `f${i}`);
-  for (const n of names) fs.writeFileSync(path.join(root, 'd', n), randomBytes(16 * 1024));
+  const { dir, root, repo, keepAll, prune, names } = pruneSetup(t, 20);
   snapshotJson(root, repo, ['--config', keepAll]);
   const kept = names.slice(16).map((n) => blobId(fs.readFileSync(path.join(root, 'd', n))));
   const before = rows(repo).find((r) => r.id.equals(kept[0]!))!;

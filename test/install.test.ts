@@ -107,20 +107,17 @@ test('install again: switches to the new version, removes the old one, keeps the
   assert.equal(help.status, 0, help.stderr);
 });
 
-test('install again while a restore of the old version waits at its prompt: that version stays until it has ended', async (t) => {
-  // The restore starts its threads, whose code it loads from its own version's directory, only
-  // after 'yes': an upgrade that removed that directory meanwhile made it fail.
-  const prefix = tmpPrefix(t);
-  assert.equal(runCli(INSTALL_BIN, ['--prefix', prefix]).status, 0);
-  const lib = path.join(prefix, 'cluster/lib/restore-points');
-  const first = fs.readlinkSync(path.join(lib, 'current'));
+/**
+ * An installed system_restore of point 1 of a tree whose etc/hosts was 'one' and is 'two' now,
+ * started and waiting at its first prompt; answer() says '1' and 'yes' and gives its exit code.
+ */
+async function waitingRestore(prefix: string, t: { after(fn: () => void): void }): Promise<{ pid: number; hosts: string; answer(): Promise<number | null> }> {
   const root = path.join(prefix, 'tree');
   const repo = path.join(prefix, 'repo');
   fs.mkdirSync(path.join(root, 'etc'), { recursive: true });
   fs.writeFileSync(path.join(root, 'etc/hosts'), 'one\n');
   assert.equal(runCli(path.join(prefix, 'cluster/bin/system_snapshot'), ['--root', root, '--repo', repo, '--quiet', ...isolated()]).status, 0);
   fs.writeFileSync(path.join(root, 'etc/hosts'), 'two\n');
-
   const child = spawn(path.join(prefix, 'cluster/bin/system_restore'), ['--root', root, '--repo', repo, ...isolated()], { stdio: ['pipe', 'pipe', 'pipe'] });
   t.after(() => child.kill('SIGKILL'));
   let out = '';
@@ -132,15 +129,34 @@ test('install again while a restore of the old version waits at its prompt: that
     assert.ok(waited < 20_000, `no prompt within 20 s: ${out} ${err}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  return {
+    pid: child.pid!,
+    hosts: path.join(root, 'etc/hosts'),
+    answer: async () => {
+      child.stdin.end('1\nyes\n');
+      const code = await exited;
+      assert.equal(code, 0, err);
+      return code;
+    },
+  };
+}
+
+test('install again while a restore of the old version waits at its prompt: that version stays until it has ended', async (t) => {
+  // The restore starts its threads, whose code it loads from its own version's directory, only
+  // after 'yes': an upgrade that removed that directory meanwhile made it fail.
+  const prefix = tmpPrefix(t);
+  assert.equal(runCli(INSTALL_BIN, ['--prefix', prefix]).status, 0);
+  const lib = path.join(prefix, 'cluster/lib/restore-points');
+  const first = fs.readlinkSync(path.join(lib, 'current'));
+  const restore = await waitingRestore(prefix, t);
 
   const second = runCli(INSTALL_BIN, ['--prefix', prefix]);
   assert.equal(second.status, 0, second.stderr);
-  assert.match(second.stdout, new RegExp(`Kept the previous version ${first.replace(/\./g, '\\.')}: running commands use it \\(pid ${child.pid}\\)`));
+  assert.match(second.stdout, new RegExp(`Kept the previous version ${first.replace(/\./g, '\\.')}: running commands use it \\(pid ${restore.pid}\\)`));
   assert.ok(fs.existsSync(path.join(lib, first)), 'the version the restore started from is still there');
 
-  child.stdin.end('1\nyes\n');
-  assert.equal(await exited, 0, err);
-  assert.equal(fs.readFileSync(path.join(root, 'etc/hosts'), 'utf8'), 'one\n', 'the restore ran, from the version it started from');
+  await restore.answer();
+  assert.equal(fs.readFileSync(restore.hosts, 'utf8'), 'one\n', 'the restore ran, from the version it started from');
 
   const third = runCli(INSTALL_BIN, ['--prefix', prefix]);
   assert.equal(third.status, 0, third.stderr);
@@ -192,6 +208,21 @@ test('a damaged installation: a thread that cannot start is one line, and nothin
   assert.notEqual(snap.status, 0);
   assert.match(snap.stderr, /^system_snapshot: the writer thread failed: Cannot find module '[^\n]*writer-thread\.js'[^\n]* \(the installation is incomplete: run bin\/install again\)\n$/);
   unchanged('snapshot without a writer thread');
+});
+
+test('uninstall while a restore waits at its prompt: refused, nothing removed; done once it has ended', async (t) => {
+  const prefix = tmpPrefix(t);
+  assert.equal(runCli(INSTALL_BIN, ['--prefix', prefix]).status, 0);
+  const restore = await waitingRestore(prefix, t);
+  const refused = runCli(INSTALL_BIN, ['--prefix', prefix, '--uninstall']);
+  assert.equal(refused.status, 2);
+  assert.equal(refused.stderr, `install: running commands use the installed program (pid ${restore.pid}): uninstall once they have ended; nothing removed\n`);
+  assert.ok(fs.existsSync(path.join(prefix, 'cluster/bin/system_restore')) && fs.existsSync(path.join(prefix, 'cluster/lib/restore-points/current')));
+  await restore.answer();
+  assert.equal(fs.readFileSync(restore.hosts, 'utf8'), 'one\n');
+  const done = runCli(INSTALL_BIN, ['--prefix', prefix, '--uninstall']);
+  assert.equal(done.status, 0, done.stderr);
+  assert.equal(fs.existsSync(path.join(prefix, 'cluster/lib/restore-points')), false);
 });
 
 test('uninstall: removes the commands and the program, keeps config; refuses foreign commands', (t) => {

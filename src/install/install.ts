@@ -252,10 +252,18 @@ export function install(opts: InstallOptions): InstallResult {
   return { version, libDir: path.join(lib, version), commands, configWritten, removedVersions, keptVersions };
 }
 
-/** Removes the commands and the program; the configuration and every repository stay. */
+/**
+ * Removes the commands and the program; the configuration and every repository stay. Refused
+ * while a running command uses the program (it loads its threads' code from it later).
+ */
 export function uninstall(prefixDir: string): string[] {
   const prefix = path.resolve(prefixDir);
   const removed: string[] = [];
+  const lib = path.join(prefix, 'cluster/lib/restore-points');
+  if (fs.existsSync(lib)) {
+    const pids = [...versionsInUse(lib).values()].flat();
+    if (pids.length > 0) throw new SnapError('USAGE', `running commands use the installed program (pid ${pids.join(', ')}): uninstall once they have ended; nothing removed`);
+  }
   for (const c of COMMANDS) {
     const p = path.join(prefix, 'cluster/bin', c);
     const text = fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '';
@@ -269,7 +277,6 @@ export function uninstall(prefixDir: string): string[] {
       removed.push(p);
     }
   }
-  const lib = path.join(prefix, 'cluster/lib/restore-points');
   if (fs.existsSync(lib)) {
     fs.rmSync(lib, { recursive: true, force: true });
     removed.push(lib);

@@ -16,8 +16,7 @@ function view(buf: Buffer): DataView {
 
 const FIXED_BYTES = 2 + 1 + 1 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 4 + 8 + 4 + 4 + 4 + 2;
 
-/** Encoded bytes of one entry. */
-export function entrySize(e: Entry): number {
+function entrySize(e: Entry): number {
   let n = FIXED_BYTES + e.name.length;
   for (const x of e.xattrs) n += 2 + x.name.length + 4 + x.value.length;
   switch (e.type) {
