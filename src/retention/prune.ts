@@ -101,9 +101,13 @@ export async function collectGarbage(repo: Repository, opts: PruneOptions): Prom
     }
     let liveBytes = 0;
     let deadBytes = 0;
+    // About the most a repack writes: a rebuilt bundle's live members can compress worse than
+    // the bundle did on average, so the free-space check counts every live record whole.
+    let copyBytes = 0;
     let anyLive = false;
     for (const rec of records.values()) {
       anyLive ||= rec.liveRows.length > 0;
+      if (rec.liveRows.length > 0) copyBytes += rec.length;
       const liveShare = rec.liveRows.length === rec.rows ? 1 : rec.rawTotal > 0 ? rec.liveRaw / rec.rawTotal : 0;
       liveBytes += rec.length * liveShare;
       deadBytes += rec.length * (1 - liveShare);
@@ -118,7 +122,7 @@ export async function collectGarbage(repo: Repository, opts: PruneOptions): Prom
       continue;
     }
     if (deadBytes / (liveBytes + deadBytes) < REPACK_DEAD_SHARE) continue;
-    if (freeBytes(repo.dir) < liveBytes + opts.minFree) {
+    if (freeBytes(repo.dir) < copyBytes + opts.minFree) {
       opts.warning(`not enough free space to repack ${packId}; it is kept as it is`);
       continue;
     }
