@@ -45,6 +45,8 @@ function makeTree(root: string): void {
 
 interface Case {
   name: string;
+  /** Extra arguments of the first snapshot. */
+  first?(dir: string): string[];
   /** Changes the live tree; returns extra snapshot arguments. */
   change(root: string, dir: string): string[];
   /** Live paths the new point must not hold (and the comparison skips). */
@@ -78,6 +80,15 @@ const cases: Case[] = [
     emptied: ['etc/app/conf.d'],
   },
   {
+    name: 'an exclusion removed from the configuration brings the directory back whole',
+    first: (dir) => {
+      const conf = path.join(dir, 'snapshots.conf');
+      fs.writeFileSync(conf, 'exclude = conf.d\n');
+      return ['--config', conf];
+    },
+    change: () => [],
+  },
+  {
     name: 'a database location added later is kept as an empty directory',
     change: (root, dir) => {
       const list = path.join(dir, 'database_locations');
@@ -105,7 +116,7 @@ for (const c of cases) {
     const root = path.join(dir, 'root');
     const repo = path.join(dir, 'repo');
     makeTree(root);
-    snapshotJson(root, repo);
+    snapshotJson(root, repo, c.first?.(dir) ?? []);
     const extra = c.change(root, dir);
     const second = snapshotJson(root, repo, extra);
     assertSameAsFirstSnapshot(root, repo, second.id, dir, extra);

@@ -7,7 +7,7 @@ import { constants as osConstants } from 'node:os';
 import * as sys from '../sys/index.js';
 import { type Entry, EntryFlag, EntryType, entryTypeFromMode } from '../model/entry.js';
 import { decodeTree, decodeTreeEntry, encodeTreeKeeping } from '../repo/tree-codec.js';
-import { AT, type TreeLayout, treeLayout } from '../repo/tree-layout.js';
+import { type TreeLayout, treeLayout } from '../repo/tree-layout.js';
 import { EMPTY_TREE_ID } from '../repo/empty-tree.js';
 import type { BlobSink } from './blob-sink.js';
 import { packChunks, type PreviousChunks } from './previous-chunks.js';
@@ -111,7 +111,7 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
 
       // An entry as before keeps its bytes: most entries of a changed directory did not change.
       const k = layout?.byName.get(latinName);
-      if (k !== undefined && verdict === 'keep' && sameAsBefore(listingStats.slotBytes, s, type, prevTree!, layout!.typeAt[k]!) && !(isDir && prevTree![layout!.typeAt[k]! + AT.flags]! & EntryFlag.ContentsExcluded)) {
+      if (k !== undefined && verdict === 'keep' && sameAsBefore(listingStats.slotBytes, s, type, prevTree!, layout!.typeAt[k]!)) {
         kept.push(k);
         countKept(stats, listingStats.slotWords, s, type);
         continue;

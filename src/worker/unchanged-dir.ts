@@ -27,14 +27,15 @@ function isZero(a: Uint8Array, at: number, n: number): boolean {
 }
 
 /**
- * Whether the stat at slot `s` of `slotBytes` (fstatatMany's fields as bytes) is the one the
- * previous tree recorded for the entry whose type byte is at `t`: same type, inode, mtime ns,
- * ctime ns and size (0 for types without one), and the record is trusted (not Racy: an inode
- * changed within a clock tick of being read can show the recorded stat). The full path's test,
- * on bytes.
+ * Whether the previous tree's entry whose type byte is at `t` can be kept as it is for the stat at
+ * slot `s` of `slotBytes` (fstatatMany's fields as bytes): same type, inode, mtime ns, ctime ns
+ * and size (0 for types without one), a trusted record (not Racy: an inode changed within a clock
+ * tick of being read can show the recorded stat), and not a directory recorded empty on purpose
+ * (an exclusion that no longer applies must take the full path). The full path's test, on bytes,
+ * for an entry the exclusion rules keep.
  */
 export function sameAsBefore(slotBytes: Uint8Array, s: number, type: EntryType, tree: Buffer, t: number): boolean {
-  if (tree[t] !== type || tree[t + AT.flags]! & EntryFlag.Racy) return false;
+  if (tree[t] !== type || tree[t + AT.flags]! & (EntryFlag.Racy | EntryFlag.ContentsExcluded)) return false;
   if (
     !sameBytes(slotBytes, (s + F.ino) * 8, tree, t + AT.ino, 8) ||
     !sameBytes(slotBytes, (s + F.mtimeNs) * 8, tree, t + AT.mtimeNs, 8) ||
@@ -98,7 +99,6 @@ export function unchangedDir(ctx: WorkerContext, dirfd: number, listing: PackedD
     if (!sameAsBefore(slotBytes, s, type, prevTree, t)) return null;
     matched++;
     if (isDir) {
-      if (prevTree[t + AT.flags]! & EntryFlag.ContentsExcluded) return null;
       if (sys.unsignedSlot(slots[s + F.dev]!) === ctx.repoDev && sys.unsignedSlot(slots[s + F.ino]!) === ctx.repoIno) return null;
       subdirAt.push(t - (end - from), end - from, layout.subtreeAt[k]!); // the name ends where its entry's type byte is
     }
