@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT, isolated, runCli } from './helpers/cli.js';
 import { assertTreesEqual } from './helpers/tree-compare.js';
 import { parseConfig, defaultConfig } from '../src/config/config.js';
@@ -127,7 +128,7 @@ async function waitingRestore(prefix: string, t: { after(fn: () => void): void }
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   for (let waited = 0; !out.includes('Enter the number of the restore point'); waited += 50) {
     assert.ok(waited < 20_000, `no prompt within 20 s: ${out} ${err}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   return {
     pid: child.pid!,

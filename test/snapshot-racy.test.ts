@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { listPoints, outcome, restoreInto, runCli, SNAPSHOT_BIN } from './helpers/cli.js';
 import { makeTmpDir } from './helpers/tmp.js';
 import { loopFsUnavailableReason, withLoopFs } from './helpers/loop-fs.js';
@@ -19,10 +20,6 @@ function snapshotDefaultMargin(root: string, repo: string): { files_read: number
   return JSON.parse(r.stdout) as { files_read: number };
 }
 
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
 test('an inode changed within a tick of being read, with every compared stat field as recorded, is read again by the next snapshot', async (t) => {
   const why = loopFsUnavailableReason('ext4');
   if (why) return t.skip(why);
@@ -33,13 +30,13 @@ test('an inode changed within a tick of being read, with every compared stat fie
   await withLoopFs(
     'ext4',
     32,
-    (mnt) => {
+    async (mnt) => {
       for (let attempt = 1; attempt <= 8; attempt++) {
         const root = path.join(mnt, `root${attempt}`);
         const repo = path.join(scratch, `repo${attempt}`);
         const conf = path.join(root, 'etc/app.conf');
         fs.mkdirSync(path.dirname(conf), { recursive: true });
-        sleepMs(1020 - (Date.now() % 1000)); // just after a second starts
+        await sleep(1020 - (Date.now() % 1000)); // just after a second starts
         fs.writeFileSync(conf, 'mode = A\n');
         const recorded = fs.lstatSync(conf, { bigint: true });
         snapshotDefaultMargin(root, repo);
@@ -66,19 +63,19 @@ test('an inode changed within a tick of being read, with every compared stat fie
   );
 });
 
-test('inodes changed within the racy margin of a snapshot are read again by the next one; older ones are trusted', (t) => {
+test('inodes changed within the racy margin of a snapshot are read again by the next one; older ones are trusted', async (t) => {
   const dir = makeTmpDir('rp-racy-', t);
   const root = path.join(dir, 'root');
   const repo = path.join(dir, 'repo');
   fs.mkdirSync(path.join(root, 'etc'), { recursive: true });
   for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(root, `etc/old${i}.conf`), `old ${i}\n`);
-  sleepMs(RACY_MARGIN_MS + 200);
+  await sleep(RACY_MARGIN_MS + 200);
   fs.writeFileSync(path.join(root, 'etc/new.conf'), 'new\n');
   assert.equal(snapshotDefaultMargin(root, repo).files_read, 6, 'the first snapshot reads everything');
   // new.conf changed within the margin of the first snapshot's start: read again, and again by
   // the next one after that (this one starts within the margin of its change too).
   assert.equal(snapshotDefaultMargin(root, repo).files_read, 1, 'only the racy file is read again');
-  sleepMs(RACY_MARGIN_MS + 200);
+  await sleep(RACY_MARGIN_MS + 200);
   assert.equal(snapshotDefaultMargin(root, repo).files_read, 1, 'recorded racy by the second snapshot: read by the third');
   assert.equal(snapshotDefaultMargin(root, repo).files_read, 0, 'recorded well after its change: trusted');
 });
