@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blobId } from '../src/model/blob-id.js';
 import { type Entry, EntryFlag, EntryType } from '../src/model/entry.js';
-import { encodeTree } from '../src/repo/tree-codec.js';
+import { decodeTree, encodeTree } from '../src/repo/tree-codec.js';
 import { ExclusionRules, BUILTIN_EXCLUDES } from '../src/scan/exclusions.js';
 import { planRestore, type TreeSource } from '../src/restore/plan-restore.js';
 import { describeOp, type PlanOp } from '../src/restore/plan-types.js';
@@ -28,7 +28,7 @@ class MemoryTrees implements TreeSource {
     });
     const raw = encodeTree(entries);
     const id = blobId(raw);
-    this.trees.set(id.toString('hex'), entries);
+    this.trees.set(id.toString('hex'), decodeTree(raw)); // in name order, as a stored tree is
     return { ...entry(name, {}), type: EntryType.Dir, mode: 0o40755, subtree: id, ...extra };
   }
 }

@@ -7,8 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { blobId, BlobKind } from '../src/model/blob-id.js';
-import { type Entry, EntryType } from '../src/model/entry.js';
-import { decodeTree, encodeTree } from '../src/repo/tree-codec.js';
+import { type Entry, EntryFlag, EntryType } from '../src/model/entry.js';
+import { decodeTree, EncodedEntries, encodeTree, encodeTreeKeeping } from '../src/repo/tree-codec.js';
+import { replaceDeferred, treeLayout } from '../src/repo/tree-layout.js';
 import { IdTable } from '../src/repo/id-table.js';
 import { Repository } from '../src/repo/repository.js';
 import { PackWriter } from '../src/repo/pack-writer.js';
@@ -97,6 +98,60 @@ test('tree decoder refuses truncated and trailing bytes', () => {
   assert.throws(() => decodeTree(encoded.subarray(0, encoded.length - 1)), /damaged/);
   assert.throws(() => decodeTree(Buffer.concat([encoded, Buffer.from([0])])), /damaged/);
   assert.throws(() => encodeTree([entry('a', EntryType.Fifo), entry('a', EntryType.Fifo)]), /duplicate/);
+});
+
+test('a tree of many entries, some larger than a chunk of the encoder, and kept bytes merged in: the same bytes as encoding all', () => {
+  // EncodedEntries writes entries into chunks (4 KiB doubling to 1 MiB; a larger entry gets its
+  // own): names sort across chunks, and encodeTreeKeeping merges them with kept entries.
+  const entries: Entry[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const big = i % 997 === 0 ? [{ name: Buffer.from('user.big'), value: randomBytes(1536 * 1024) }] : [];
+    entries.push(entry(`f${((i * 7919) % 3000).toString().padStart(5, '0')}`, i % 5 === 0 ? EntryType.Dir : EntryType.File, { xattrs: big, subtree: i % 5 === 0 ? randomBytes(32) : null }));
+  }
+  const all = encodeTree(entries);
+  const byName = (a: Entry, b: Entry): number => Buffer.compare(a.name, b.name);
+  assert.deepEqual(decodeTree(all), entries.slice().sort(byName));
+  // Every third entry kept as bytes of `all`, the others encoded again: the same tree, and each
+  // added directory's subtree id where addedAt says its entry ends.
+  const layout = treeLayout(all)!;
+  const kept: { start: number; end: number }[] = [];
+  const added = new EncodedEntries();
+  const sorted = entries.slice().sort(byName);
+  sorted.forEach((e, k) => {
+    if (k % 3 === 0) kept.push({ start: layout.entryAt[k]!, end: layout.entryAt[k + 1]! });
+    else added.add(e);
+  });
+  const { tree, addedAt, keptAt } = encodeTreeKeeping(all, kept, added);
+  assert.ok(tree.equals(all));
+  assert.deepEqual(keptAt, kept.map((k) => k.start));
+  sorted.filter((_, k) => k % 3 !== 0).forEach((e, i) => {
+    const { start, end } = added.span(i);
+    assert.equal(addedAt[i], all.indexOf(added.span(i).bytes.subarray(start, end)));
+    if (e.type === EntryType.Dir) assert.ok(tree.subarray(addedAt[i]! + end - start - 32, addedAt[i]! + end - start).equals(e.subtree!));
+  });
+  // A name both kept and added is refused.
+  const twice = new EncodedEntries();
+  twice.add(sorted[0]!);
+  assert.throws(() => encodeTreeKeeping(all, [kept[0]!], twice), /duplicate/);
+});
+
+test('replaceDeferred splices read entries over deferred ones and drops those with none', () => {
+  const deferred = (name: string): Entry => entry(name, EntryType.File, { flags: EntryFlag.Deferred, size: 1 << 30 });
+  const read = (name: string): Entry => entry(name, EntryType.File, { size: 3, extents: [{ offset: 0, length: 3 }], chunks: [{ id: randomBytes(32), length: 3 }], xattrs: [{ name: Buffer.from('user.r'), value: Buffer.from(name) }] });
+  const plain = [entry('b', EntryType.Fifo), entry('d', EntryType.Dir, { subtree: randomBytes(32) }), entry('f', EntryType.Symlink, { target: Buffer.from('x') })];
+  const tree = encodeTree([deferred('a'), ...plain, deferred('c'), deferred('e'), deferred('g')]);
+  const got = new Map([['a', read('a')], ['e', read('e')], ['g', read('g')]]);
+  const entryBytes = (e: Entry): Buffer => encodeTree([e]).subarray(8);
+  const out = replaceDeferred(tree, (name) => (got.has(name) ? entryBytes(got.get(name)!) : undefined));
+  // 'c' vanished: left out; the rest as if decoded, replaced and encoded again.
+  assert.ok(out.equals(encodeTree([got.get('a')!, ...plain, got.get('e')!, got.get('g')!])));
+  assert.equal(treeLayout(out)!.byName.size, 6);
+  // Bytes of another name, or not one whole entry, are a bug upstream: refused.
+  assert.throws(() => replaceDeferred(tree, (name) => (name === 'a' ? entryBytes(read('z')) : undefined)), /not one entry of that name/);
+  assert.throws(() => replaceDeferred(tree, (name) => (name === 'a' ? Buffer.concat([entryBytes(read('a')), Buffer.from([0])]) : undefined)), /not one entry of that name/);
+  // A tree without deferred entries comes back as the same bytes.
+  const none = encodeTree(plain);
+  assert.ok(replaceDeferred(none, () => assert.fail('nothing is deferred')).equals(none));
 });
 
 test('IdTable stores and finds many ids, growing', () => {

@@ -2,7 +2,7 @@
 // The encoding is canonical (same entries -> same bytes -> same id), which is what makes an
 // unchanged directory cost nothing in a new point. Layout: docs/FORMAT.md "Tree blob".
 import { ID_BYTES } from '../model/blob-id.js';
-import { type Entry, EntryType, compareNames } from '../model/entry.js';
+import { type Entry, EntryType } from '../model/entry.js';
 import { SnapError } from '../model/errors.js';
 import { readU64, writeU64 } from './u64.js';
 
@@ -35,9 +35,11 @@ function entrySize(e: Entry): number {
   return n;
 }
 
-/** Sorts in place and encodes. Duplicate names are a bug upstream: refuse them. */
-export function encodeTree(entries: Entry[]): Buffer {
-  return encodeTreeKeeping(NOTHING_KEPT_FROM, [], entries).tree;
+/** Encodes `entries` in name order. Duplicate names are a bug upstream: refuse them. */
+export function encodeTree(entries: readonly Entry[]): Buffer {
+  const added = new EncodedEntries();
+  for (const e of entries) added.add(e);
+  return encodeTreeKeeping(NOTHING_KEPT_FROM, [], added).tree;
 }
 
 /** An entry of an encoded tree that a new tree keeps byte for byte: its bytes [start, end). */
@@ -48,54 +50,116 @@ export interface KeptEntry {
 
 const NOTHING_KEPT_FROM = Buffer.alloc(0);
 
+/**
+ * Entries encoded as they are added, for encodeTreeKeeping: the walk adds each new or changed entry
+ * of a directory here at once, so a directory of a million files holds ~100 bytes per entry
+ * instead of an Entry object (~0.5 KB with its name view and BigInts) until its tree is made.
+ */
+export class EncodedEntries {
+  /** Where entries are written: chunks, so that a growing directory never copies what it has. */
+  private readonly chunks: Buffer[] = [];
+  private dv: DataView | null = null;
+  private used = 0;
+  /** Entry i is chunks[chunkOf[i]] from starts[i] to ends[i]. */
+  private readonly chunkOf: number[] = [];
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+
+  get count(): number {
+    return this.starts.length;
+  }
+
+  /** Encodes `e`; returns its index. */
+  add(e: Entry): number {
+    const size = entrySize(e);
+    let chunk = this.chunks.at(-1);
+    if (!chunk || this.used + size > chunk.length) {
+      // 4 KiB first (most directories are small), doubling up to 1 MiB.
+      chunk = Buffer.allocUnsafeSlow(Math.max(size, Math.min(ENTRY_CHUNK_MAX, 4096 * 2 ** this.chunks.length)));
+      this.chunks.push(chunk);
+      this.dv = view(chunk);
+      this.used = 0;
+    }
+    const end = writeEntry(chunk, this.dv!, this.used, e); // throws before anything is counted
+    this.chunkOf.push(this.chunks.length - 1);
+    this.starts.push(this.used);
+    this.ends.push(end);
+    this.used = end;
+    return this.starts.length - 1;
+  }
+
+  /** Entry i's bytes: [start, end) of `bytes`. */
+  span(i: number): { bytes: Buffer; start: number; end: number } {
+    return { bytes: this.chunks[this.chunkOf[i]!]!, start: this.starts[i]!, end: this.ends[i]! };
+  }
+
+  /** Indices in name order; refuses a name added twice. */
+  sorted(): number[] {
+    const nameEnd = (i: number): number => this.starts[i]! + 2 + this.chunks[this.chunkOf[i]!]!.readUInt16LE(this.starts[i]!);
+    const cmp = (i: number, j: number): number => this.chunks[this.chunkOf[i]!]!.compare(this.chunks[this.chunkOf[j]!]!, this.starts[j]! + 2, nameEnd(j), this.starts[i]! + 2, nameEnd(i));
+    const order = this.starts.map((_, i) => i).sort(cmp);
+    for (let k = 1; k < order.length; k++) {
+      if (cmp(order[k - 1]!, order[k]!) === 0) throw new Error(`duplicate entry name in tree: ${this.chunks[this.chunkOf[order[k]!]!]!.toString('latin1', this.starts[order[k]!]! + 2, nameEnd(order[k]!))}`);
+    }
+    return order;
+  }
+}
+
+/** EncodedEntries' largest chunk (an entry larger than this gets a chunk of its own size). */
+const ENTRY_CHUNK_MAX = 1024 * 1024;
+
 function keptName(from: Buffer, k: KeptEntry): Buffer {
   return from.subarray(k.start + 2, k.start + 2 + from.readUInt16LE(k.start));
 }
 
 /**
- * Encodes `entries` (sorted here) together with `kept`, entries of the encoded tree `from` whose
+ * The tree of the `added` entries together with `kept`, entries of the encoded tree `from` whose
  * bytes are copied as they are (in `from`'s order, which is name order): a directory where a few
- * entries changed re-encodes only those. The result is the bytes encodeTree gives for all of them
- * decoded, since the encoding is canonical. Tells where each directory entry's 32-byte subtree id
- * sits, for `entries` (a tree encoded before its subdirectories are done has their ids patched in
- * place), and where each kept entry now starts.
+ * entries changed encodes only those. The result is the bytes encodeTree gives for all of them
+ * decoded, since the encoding is canonical. Tells where each added entry now starts (a directory
+ * entry ends with its 32-byte subtree id, which is patched in place once that subdirectory is
+ * done) and where each kept entry does.
  */
-export function encodeTreeKeeping(from: Buffer, kept: readonly KeptEntry[], entries: Entry[]): { tree: Buffer; subtreeOffsets: Map<Entry, number>; keptAt: number[] } {
-  const subtreeOffsets = new Map<Entry, number>();
+export function encodeTreeKeeping(from: Buffer, kept: readonly KeptEntry[], added: EncodedEntries): { tree: Buffer; addedAt: Int32Array; keptAt: number[] } {
+  const order = added.sorted();
+  const addedAt = new Int32Array(added.count);
   const keptAt: number[] = [];
-  entries.sort((a, b) => compareNames(a.name, b.name));
   let size = MAGIC.length + 4;
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
-    if (i > 0 && compareNames(entries[i - 1]!.name, e.name) === 0) {
-      throw new Error(`duplicate entry name in tree: ${e.name.toString('latin1')}`);
-    }
-    size += entrySize(e);
+  for (let i = 0; i < added.count; i++) {
+    const { start, end } = added.span(i);
+    size += end - start;
   }
   for (const k of kept) size += k.end - k.start;
   // Its own memory, not a slice of Node's shared pool: trees are passed between threads.
   const buf = Buffer.allocUnsafeSlow(size);
-  const dv = view(buf);
   MAGIC.copy(buf, 0);
-  buf.writeUInt32LE(entries.length + kept.length, 4);
+  buf.writeUInt32LE(added.count + kept.length, 4);
   let o = 8;
-  let i = 0;
+  let n = 0;
+  const copyAdded = (i: number): void => {
+    const { bytes, start, end } = added.span(i);
+    addedAt[i] = o;
+    o += bytes.copy(buf, o, start, end);
+  };
   for (const k of kept) {
     const name = keptName(from, k);
-    for (; i < entries.length && compareNames(entries[i]!.name, name) <= 0; i++) {
-      if (compareNames(entries[i]!.name, name) === 0) throw new Error(`duplicate entry name in tree: ${name.toString('latin1')}`);
-      o = writeEntry(buf, dv, o, entries[i]!, subtreeOffsets);
+    for (; n < order.length; n++) {
+      const { bytes, start } = added.span(order[n]!);
+      const c = bytes.compare(name, 0, name.length, start + 2, start + 2 + bytes.readUInt16LE(start));
+      if (c > 0) break;
+      if (c === 0) throw new Error(`duplicate entry name in tree: ${name.toString('latin1')}`);
+      copyAdded(order[n]!);
     }
     keptAt.push(o);
     o += from.copy(buf, o, k.start, k.end);
   }
-  for (; i < entries.length; i++) o = writeEntry(buf, dv, o, entries[i]!, subtreeOffsets);
+  for (; n < order.length; n++) copyAdded(order[n]!);
   if (o !== size) throw new Error(`tree encoder size mismatch ${o} != ${size}`);
-  return { tree: buf, subtreeOffsets, keptAt };
+  return { tree: buf, addedAt, keptAt };
 }
 
 /** Writes `e` at `o`; returns where the next entry starts. */
-function writeEntry(buf: Buffer, dv: DataView, o: number, e: Entry, subtreeOffsets: Map<Entry, number>): number {
+function writeEntry(buf: Buffer, dv: DataView, o: number, e: Entry): number {
   buf.writeUInt16LE(e.name.length, o);
   o += 2;
   o += e.name.copy(buf, o);
@@ -140,8 +204,7 @@ function writeEntry(buf: Buffer, dv: DataView, o: number, e: Entry, subtreeOffse
     }
   } else if (e.type === EntryType.Dir) {
     if (!e.subtree) throw new Error(`directory entry without subtree: ${e.name.toString('latin1')}`);
-    subtreeOffsets.set(e, o);
-    o += e.subtree.copy(buf, o, 0, ID_BYTES);
+    o += e.subtree.copy(buf, o, 0, ID_BYTES); // last: see encodeTreeKeeping
   } else if (e.type === EntryType.Symlink) {
     const t = e.target ?? Buffer.alloc(0);
     buf.writeUInt32LE(t.length, o);

@@ -11,6 +11,7 @@ import { SnapError } from '../model/errors.js';
 import { compressPayload } from '../repo/compression.js';
 import { Compression } from '../repo/record.js';
 import { decodeTree, encodeTree } from '../repo/tree-codec.js';
+import { replaceDeferred } from '../repo/tree-layout.js';
 import { EMPTY_TREE } from '../repo/empty-tree.js';
 import type { RepoWriter } from '../repo/repo-writer.js';
 import { WORKER_HEAP_LIMITS, threadFailure, workerEntry, workerExecArgv } from '../repo/worker-options.js';
@@ -47,7 +48,8 @@ interface DirNode {
   tree: Buffer | null;
   waiting: number;
   hasDeferred: boolean;
-  files: Map<string, Entry>;
+  /** The encoded entries of its deferred files read so far, by name (latin1): see replaceDeferred. */
+  files: Map<string, Buffer>;
   /** The same directory's tree id in the previous point: an equal new id needs no storing. */
   prevSubtree: Buffer | null;
   /**
@@ -155,6 +157,13 @@ export function dirGroups(count: number): [number, number][] {
   const groups: [number, number][] = [];
   for (let start = 0; start < count; start += size) groups.push([start, Math.min(count, start + size)]);
   return groups;
+}
+
+/** The one entry of a one-entry tree blob (a file task's result), copied out. */
+function onlyEntry(tree: Uint8Array): Buffer {
+  const t = Buffer.from(tree.buffer, tree.byteOffset, tree.byteLength);
+  if (t.length < 8 || t.readUInt32LE(4) !== 1) throw new Error('a file task\'s entry is not a one-entry tree');
+  return Buffer.from(t.subarray(8));
 }
 
 export class Coordinator {
@@ -382,7 +391,7 @@ export class Coordinator {
       if (f === 'defer') return this.pushFile(fileJob(node, d), null); // grew: read in segments; still waited for
       const name = Buffer.from(d.name);
       if (f === 'gone') this.hooks.warning(`file vanished during the snapshot, left out: ${Buffer.concat([node.relPath, Buffer.from('/'), name]).toString()}`);
-      else node.files.set(name.toString('latin1'), decodeTree(Buffer.from(f.entryTree))[0]!);
+      else node.files.set(name.toString('latin1'), onlyEntry(f.entryTree));
       node.waiting--;
     });
     if (node.waiting === 0) await this.complete(node);
@@ -426,7 +435,7 @@ export class Coordinator {
         this.totals.changedWhileRead++;
         this.hooks.warning(`file changed while it was read ${MAX_READ_ATTEMPTS} times, stored as last read: ${this.pathOf(job).toString()}`);
       }
-      job.node.files.set(key, job.entry);
+      job.node.files.set(key, onlyEntry(encodeTree([job.entry])));
     } else {
       this.hooks.warning(`file vanished during the snapshot, left out: ${this.pathOf(job).toString()}`);
     }
@@ -435,24 +444,12 @@ export class Coordinator {
 
   /**
    * All children known: store the tree and go up. Subdirectory ids were patched into the encoded
-   * tree as each finished; only a directory with deferred (large) files is decoded and re-encoded.
+   * tree as each finished; a directory with deferred (large) files gets their entries spliced in.
    */
   private async complete(node: DirNode): Promise<void> {
     let tree = node.tree!;
-    if (node.hasDeferred) {
-      const entries: Entry[] = [];
-      for (const e of decodeTree(tree)) {
-        const key = e.name.toString('latin1');
-        if (e.flags & EntryFlag.Deferred) {
-          const read = node.files.get(key);
-          if (!read) continue;
-          entries.push(read);
-          continue;
-        }
-        entries.push(e);
-      }
-      tree = encodeTree(entries);
-    }
+    if (node.hasDeferred) tree = replaceDeferred(tree, (name) => node.files.get(name));
+    node.files.clear();
     node.tree = null;
     const id = node.prevSubtree && (node.asBefore || blobId(tree).equals(node.prevSubtree)) ? node.prevSubtree : await this.putTree(tree);
     if (!node.parent) {

@@ -6,7 +6,7 @@
 import { constants as osConstants } from 'node:os';
 import * as sys from '../sys/index.js';
 import { type Entry, EntryFlag, EntryType, entryTypeFromMode } from '../model/entry.js';
-import { decodeTree, decodeTreeEntry, encodeTreeKeeping } from '../repo/tree-codec.js';
+import { decodeTree, decodeTreeEntry, EncodedEntries, encodeTreeKeeping } from '../repo/tree-codec.js';
 import { type TreeLayout, treeLayout } from '../repo/tree-layout.js';
 import { EMPTY_TREE_ID } from '../repo/empty-tree.js';
 import type { BlobSink } from './blob-sink.js';
@@ -61,8 +61,10 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
   const warnings: string[] = [];
 
   const dirfd = ctx.openDir(relPath);
-  const entries: Entry[] = [];
-  const subdirs: { entry: Entry; prevSubtree: Buffer | null }[] = [];
+  /** New and changed entries, encoded as they come (a directory may hold millions). */
+  const added = new EncodedEntries();
+  /** Subdirectories among them (their index in `added`), to be scanned next. */
+  const subdirs: { name: Buffer; index: number; prevSubtree: Buffer | null }[] = [];
   const deferred: DeferredFile[] = [];
   /** Entries of prevTree (by index) that the new tree holds as they were, bytes and all. */
   const kept: number[] = [];
@@ -152,7 +154,7 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
         } else {
           entry.flags &= ~EntryFlag.ContentsExcluded;
           entry.subtree = EMPTY_TREE_ID; // placeholder: the coordinator fills in the real id
-          subdirs.push({ entry, prevSubtree: prev?.type === EntryType.Dir && !(prev.flags & EntryFlag.ContentsExcluded) ? prev.subtree : null });
+          subdirs.push({ name: entry.name, index: added.count, prevSubtree: prev?.type === EntryType.Dir && !(prev.flags & EntryFlag.ContentsExcluded) ? prev.subtree : null });
         }
       } else {
         stats.files++;
@@ -161,7 +163,7 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
           stats.dataBytes += fileDataBytes(entry.size, Number(st.blocks), Number(st.nlink));
         }
       }
-      entries.push(entry);
+      added.add(entry);
     }
   } finally {
     sys.close(dirfd);
@@ -169,10 +171,12 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
   kept.sort((a, b) => a - b); // tree order
   const from = prevTree ?? NO_TREE;
   const at = layout?.entryAt;
-  const { tree, subtreeOffsets, keptAt } = encodeTreeKeeping(from, at ? kept.map((k) => ({ start: at[k]!, end: at[k + 1]! })) : [], entries);
+  const { tree, addedAt, keptAt } = encodeTreeKeeping(from, at ? kept.map((k) => ({ start: at[k]!, end: at[k + 1]! })) : [], added);
   // Names are views of the listing's one buffer: copy the few that cross threads, or the whole
   // listing would be cloned once per name.
-  const refs: SubdirRef[] = subdirs.map((d) => ({ name: new Uint8Array(d.entry.name), prevSubtree: d.prevSubtree ? new Uint8Array(d.prevSubtree) : null, offset: subtreeOffsets.get(d.entry)!, part: -1 }));
+  // A directory's entry ends with its subtree id.
+  const subtreeAt = (i: number): number => addedAt[i]! + added.span(i).end - added.span(i).start - ID_BYTES;
+  const refs: SubdirRef[] = subdirs.map((d) => ({ name: new Uint8Array(d.name), prevSubtree: d.prevSubtree ? new Uint8Array(d.prevSubtree) : null, offset: subtreeAt(d.index), part: -1 }));
   kept.forEach((k, i) => {
     const subtreeAt = layout!.subtreeAt[k]!;
     if (subtreeAt < 0) return;
