@@ -2,12 +2,14 @@
 # Many small files: our first and no-change snapshot of COUNT files (0..2 KiB each, unique
 # content, 1000 per directory): wall time, CPU, peak RSS (bar: <= 256 MiB), repository size.
 #   bench/many-files.sh [COUNT]      COUNT defaults to 1000000; 100000 is a quick check (~1-2 min)
-# Environment: WORK [/var/tmp/rp-bench/many], KEEP [0] keeps the tree and repository,
+# Environment: WORK [/var/tmp/rp-bench/many], PER_DIR [1000] files per directory (COUNT: all in
+#   one directory, a mail spool's shape), KEEP [0] keeps the tree and repository,
 #   NO_BUILD [0] skips tsc, PROFILE [0] also writes a --cpu-prof summary of each step.
 set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 COUNT=${1:-${COUNT:-1000000}}
+PER_DIR=${PER_DIR:-1000}
 WORK=${WORK:-/var/tmp/rp-bench/many}
 check_work_dir "$WORK"
 TREE=$WORK/tree
@@ -21,7 +23,7 @@ touch_free_memory
 rm -rf "$TREE" "$REPO"
 log "generating $COUNT files in $TREE"
 t0=$(date +%s)
-node "$PROJ/dist/bench/tree-tools.js" gen-many "$TREE" --count "$COUNT" >"$WORK/logs/gen.json"
+node "$PROJ/dist/bench/tree-tools.js" gen-many "$TREE" --count "$COUNT" --per-dir "$PER_DIR" >"$WORK/logs/gen.json"
 log "generated in $(( $(date +%s) - t0 )) s: $(cat "$WORK/logs/gen.json")"
 # Files changed within 3 s of a snapshot's start are read again by the next one (racy inodes,
 # docs/FORMAT.md): past that, the no-change step measures a tree the first snapshot may trust.
@@ -29,7 +31,7 @@ sleep 4
 cat >"$WORK/meta.json" <<EOF
 {
   "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
-  "tree": "$COUNT files of 0..2 KiB (unique content), 1000 per directory: $(cat "$WORK/logs/gen.json" | tr -d '"{}')",
+  "tree": "$COUNT files of 0..2 KiB (unique content), $PER_DIR per directory: $(cat "$WORK/logs/gen.json" | tr -d '"{}')",
   "machine": "$(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p')), $(free -h | awk 'NR==2{print $2}') RAM, kernel $(uname -r)",
   "cache": "warm (files were just written; page cache never dropped; free memory touched once before, as first touch of VM memory is slow)"
 }
