@@ -86,10 +86,6 @@ export interface Entry {
   target: Buffer | null;
 }
 
-export function compareNames(a: Buffer, b: Buffer): number {
-  return Buffer.compare(a, b);
-}
-
 export function entryTypeFromMode(mode: number): EntryType | null {
   switch (mode & 0o170000) {
     case 0o100000:

@@ -71,7 +71,19 @@ export class EncodedEntries {
 
   /** Encodes `e`; returns its index. */
   add(e: Entry): number {
-    const size = entrySize(e);
+    const chunk = this.room(entrySize(e));
+    return this.counted(writeEntry(chunk, this.dv!, this.used, e)); // throws before anything is counted
+  }
+
+  /** Adds an entry encoded elsewhere (a copy of `bytes`: one whole entry); returns its index. */
+  addEncoded(bytes: Uint8Array): number {
+    const chunk = this.room(bytes.length);
+    chunk.set(bytes, this.used);
+    return this.counted(this.used + bytes.length);
+  }
+
+  /** The chunk with room for `size` more bytes at `used`. */
+  private room(size: number): Buffer {
     let chunk = this.chunks.at(-1);
     if (!chunk || this.used + size > chunk.length) {
       // 4 KiB first (most directories are small), doubling up to 1 MiB.
@@ -80,7 +92,11 @@ export class EncodedEntries {
       this.dv = view(chunk);
       this.used = 0;
     }
-    const end = writeEntry(chunk, this.dv!, this.used, e); // throws before anything is counted
+    return chunk;
+  }
+
+  /** Counts the entry written from `used` to `end` of the last chunk. */
+  private counted(end: number): number {
     this.chunkOf.push(this.chunks.length - 1);
     this.starts.push(this.used);
     this.ends.push(end);
@@ -91,6 +107,12 @@ export class EncodedEntries {
   /** Entry i's bytes: [start, end) of `bytes`. */
   span(i: number): { bytes: Buffer; start: number; end: number } {
     return { bytes: this.chunks[this.chunkOf[i]!]!, start: this.starts[i]!, end: this.ends[i]! };
+  }
+
+  /** Entry i's bytes (a view). */
+  entry(i: number): Buffer {
+    const { bytes, start, end } = this.span(i);
+    return bytes.subarray(start, end);
   }
 
   /** Indices in name order; refuses a name added twice. */

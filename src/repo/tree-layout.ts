@@ -64,16 +64,17 @@ export function entryEnd(tree: Buffer, at: number): number {
 }
 
 /**
- * `tree` with each entry flagged Deferred (a file left to a file task) replaced by the encoded entry
- * `read` gives for its name (latin1), or left out where it gives none (the file vanished). The
- * other entries' bytes are copied as they are, so a directory of a million files with a few large
- * ones is completed without decoding it (a JS object per entry). The same bytes as decoding,
- * replacing and encoding again, as the encoding is canonical.
+ * `tree` with its entries flagged Deferred (files left to file tasks) replaced: the k-th of them
+ * by the encoded entry `read(k)` gives (a file task's, of the same name), or left out where it gives
+ * none (the file vanished). The other entries' bytes are copied as they are, so a directory of a
+ * million files is completed without decoding it (a JS object per entry). The same bytes as
+ * decoding, replacing and encoding again, as the encoding is canonical.
  */
-export function replaceDeferred(tree: Buffer, read: (latinName: string) => Buffer | undefined): Buffer {
+export function replaceDeferred(tree: Buffer, read: (k: number) => Buffer | undefined): Buffer {
   const count = tree.readUInt32LE(4);
   const pieces: Buffer[] = [];
   let entries = 0;
+  let k = 0;
   let runStart = 8;
   let o = 8;
   for (let i = 0; i < count; i++) {
@@ -83,7 +84,7 @@ export function replaceDeferred(tree: Buffer, read: (latinName: string) => Buffe
       if (runStart < o) pieces.push(tree.subarray(runStart, o));
       runStart = end;
       const name = tree.subarray(o + 2, typeAt);
-      const bytes = read(name.toString('latin1'));
+      const bytes = read(k++);
       if (bytes) {
         if (!name.equals(bytes.subarray(2, 2 + bytes.readUInt16LE(0))) || entryEnd(bytes, 0) !== bytes.length) {
           throw new Error(`read entry for ${name.toString('latin1')} is not one entry of that name`);

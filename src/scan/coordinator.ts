@@ -10,7 +10,7 @@ import { type Entry, EntryFlag } from '../model/entry.js';
 import { SnapError } from '../model/errors.js';
 import { compressPayload } from '../repo/compression.js';
 import { Compression } from '../repo/record.js';
-import { decodeTree, encodeTree } from '../repo/tree-codec.js';
+import { decodeTree, EncodedEntries, encodeTree } from '../repo/tree-codec.js';
 import { replaceDeferred } from '../repo/tree-layout.js';
 import { EMPTY_TREE } from '../repo/empty-tree.js';
 import type { RepoWriter } from '../repo/repo-writer.js';
@@ -48,8 +48,10 @@ interface DirNode {
   tree: Buffer | null;
   waiting: number;
   hasDeferred: boolean;
-  /** The encoded entries of its deferred files read so far, by name (latin1): see replaceDeferred. */
-  files: Map<string, Buffer>;
+  /** The encoded entries of its deferred files read so far (see replaceDeferred)... */
+  read: EncodedEntries | null;
+  /** ...deferred file k's at readAt[k]; -1 while it is not read (or when it vanished). */
+  readAt: Int32Array | null;
   /** The same directory's tree id in the previous point: an equal new id needs no storing. */
   prevSubtree: Buffer | null;
   /**
@@ -64,6 +66,8 @@ interface DirNode {
 
 interface FileJob {
   node: DirNode;
+  /** Its position among its directory's deferred files. */
+  slot: number;
   name: Buffer;
   entry: Entry | null;
   chunks: Entry['chunks'];
@@ -117,34 +121,33 @@ function nearbyChunks(prev: PreviousChunkList | null, resume: FileResume | null)
 }
 
 /**
- * Deferred files in name order, cut into runs of small files (one group task each) and large ones
- * (alone: read in segments by file tasks).
+ * Deferred files cut into runs of small files (one group task each) and large ones (alone: read in
+ * segments by file tasks), as [start, end) in order.
  */
-function groupDeferred(files: readonly DeferredFile[]): DeferredFile[][] {
-  const groups: DeferredFile[][] = [];
-  let run: DeferredFile[] = [];
+function groupDeferred(files: readonly DeferredFile[]): [number, number][] {
+  const groups: [number, number][] = [];
+  let start = 0;
   let bytes = 0;
-  const close = (): void => {
-    if (run.length > 0) groups.push(run);
-    run = [];
-    bytes = 0;
-  };
-  for (const f of files) {
-    if (f.size > GROUP_FILE_MAX) {
-      close();
-      groups.push([f]);
-      continue;
+  files.forEach((f, i) => {
+    const large = f.size > GROUP_FILE_MAX;
+    if (i > start && (large || i - start >= GROUP_FILES || bytes + f.size > GROUP_BYTES)) {
+      groups.push([start, i]);
+      start = i;
+      bytes = 0;
     }
-    if (run.length >= GROUP_FILES || (run.length > 0 && bytes + f.size > GROUP_BYTES)) close();
-    run.push(f);
     bytes += f.size;
-  }
-  close();
+    if (large) {
+      groups.push([i, i + 1]);
+      start = i + 1;
+      bytes = 0;
+    }
+  });
+  if (start < files.length) groups.push([start, files.length]);
   return groups;
 }
 
-function fileJob(node: DirNode, f: DeferredFile): FileJob {
-  return { node, name: Buffer.from(f.name), entry: null, chunks: [], attempt: 0, changed: false, prev: previousList(f.prevChunks) };
+function fileJob(node: DirNode, f: DeferredFile, slot: number): FileJob {
+  return { node, slot, name: Buffer.from(f.name), entry: null, chunks: [], attempt: 0, changed: false, prev: previousList(f.prevChunks) };
 }
 
 /**
@@ -159,11 +162,11 @@ export function dirGroups(count: number): [number, number][] {
   return groups;
 }
 
-/** The one entry of a one-entry tree blob (a file task's result), copied out. */
-function onlyEntry(tree: Uint8Array): Buffer {
-  const t = Buffer.from(tree.buffer, tree.byteOffset, tree.byteLength);
+/** Keeps (a copy of) the entry of deferred file `slot` from its one-entry tree, until its directory is completed. */
+function keepRead(node: DirNode, slot: number, entryTree: Uint8Array): void {
+  const t = Buffer.from(entryTree.buffer, entryTree.byteOffset, entryTree.byteLength);
   if (t.length < 8 || t.readUInt32LE(4) !== 1) throw new Error('a file task\'s entry is not a one-entry tree');
-  return Buffer.from(t.subarray(8));
+  node.readAt![slot] = node.read!.addEncoded(t.subarray(8));
 }
 
 export class Coordinator {
@@ -225,7 +228,7 @@ export class Coordinator {
     // Excluded directories point at the empty tree: it is stored before the point (the writer
     // takes requests in order), but the walk does not wait for the writer thread to be up.
     this.putTree(EMPTY_TREE).catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))));
-    const root: DirNode = { relPath: Buffer.alloc(0), parent: null, name: Buffer.alloc(0), tree: null, waiting: 0, hasDeferred: false, files: new Map(), prevSubtree: prevRootTree, asBefore: false, offsetInParent: -1 };
+    const root: DirNode = { relPath: Buffer.alloc(0), parent: null, name: Buffer.alloc(0), tree: null, waiting: 0, hasDeferred: false, read: null, readAt: null, prevSubtree: prevRootTree, asBefore: false, offsetInParent: -1 };
     this.pushDirTask([root]);
     this.pump();
     await done;
@@ -349,18 +352,23 @@ export class Coordinator {
       // Decided before the await below: children run as tasks may finish during it, and the last
       // child to finish completes its directory itself (it must not be completed twice).
       if (n.waiting === 0) leaves.push(n);
+      if (n.hasDeferred) {
+        n.read = new EncodedEntries();
+        n.readAt = new Int32Array(part.deferred.length).fill(-1);
+      }
       // Pushed in reverse so that the stack runs them in name order.
       const groups = groupDeferred(part.deferred);
       for (let i = groups.length - 1; i >= 0; i--) {
-        const g = groups[i]!;
-        if (g.length === 1 && g[0]!.size > GROUP_FILE_MAX) this.pushFile(fileJob(n, g[0]!), null);
-        else this.pushFileGroup(n, g);
+        const [start, end] = groups[i]!;
+        const first = part.deferred[start]!;
+        if (end - start === 1 && first.size > GROUP_FILE_MAX) this.pushFile(fileJob(n, first, start), null);
+        else this.pushFileGroup(n, part.deferred.slice(start, end), start);
       }
       part.subdirs.forEach((s) => {
         // Copies (Buffer.from of a Uint8Array): the name and the previous id may be views of the
         // part's tree (unchanged-dir.ts), into which new subtree ids are patched later.
         const name = Buffer.from(s.name);
-        const child: DirNode = { relPath: Buffer.concat([n.relPath, Buffer.from('/'), name]), parent: n, name, tree: null, waiting: 0, hasDeferred: false, files: new Map(), prevSubtree: s.prevSubtree ? Buffer.from(s.prevSubtree) : null, asBefore: false, offsetInParent: s.offset };
+        const child: DirNode = { relPath: Buffer.concat([n.relPath, Buffer.from('/'), name]), parent: n, name, tree: null, waiting: 0, hasDeferred: false, read: null, readAt: null, prevSubtree: s.prevSubtree ? Buffer.from(s.prevSubtree) : null, asBefore: false, offsetInParent: s.offset };
         if (s.part >= 0) nodes[s.part] = child;
         else unscanned.push(child);
       });
@@ -371,27 +379,28 @@ export class Coordinator {
     for (let i = leaves.length - 1; i >= 0; i--) await this.complete(leaves[i]!);
   }
 
-  private pushFileGroup(node: DirNode, files: DeferredFile[]): void {
+  /** `files` are the directory's deferred files from position `slot` on. */
+  private pushFileGroup(node: DirNode, files: DeferredFile[], slot: number): void {
     this.push(async () => {
-      const res = await this.runTask({ kind: 'files', relDir: node.relPath, files: files.map((f) => ({ name: f.name, prevChunks: f.prevChunks })) });
+      // Names copied: they may be views of the directory's whole listing (see DirPart.deferred).
+      const res = await this.runTask({ kind: 'files', relDir: node.relPath, files: files.map((f) => ({ name: new Uint8Array(f.name), prevChunks: f.prevChunks })) });
       if (!res.ok) {
         if (!['ENOENT', 'ENOTDIR', 'ELOOP'].includes(res.code)) throw new SnapError('IO', `cannot read ${res.path}: ${res.message}`, { path: res.path });
-        return this.onFileGroup(node, files, { ok: true, files: files.map(() => 'gone'), data: new Uint8Array(0), blobs: [], stats: emptyStats(), warnings: [] });
+        return this.onFileGroup(node, files, slot, { ok: true, files: files.map(() => 'gone'), data: new Uint8Array(0), blobs: [], stats: emptyStats(), warnings: [] });
       }
-      await this.onFileGroup(node, files, res as FileGroupResult);
+      await this.onFileGroup(node, files, slot, res as FileGroupResult);
     });
   }
 
-  private async onFileGroup(node: DirNode, files: DeferredFile[], res: FileGroupResult): Promise<void> {
+  private async onFileGroup(node: DirNode, files: DeferredFile[], slot: number, res: FileGroupResult): Promise<void> {
     this.account(res.stats);
     for (const w of res.warnings) this.hooks.warning(w);
     await this.putBlobs(res.data, res.blobs);
     res.files.forEach((f, i) => {
       const d = files[i]!;
-      if (f === 'defer') return this.pushFile(fileJob(node, d), null); // grew: read in segments; still waited for
-      const name = Buffer.from(d.name);
-      if (f === 'gone') this.hooks.warning(`file vanished during the snapshot, left out: ${Buffer.concat([node.relPath, Buffer.from('/'), name]).toString()}`);
-      else node.files.set(name.toString('latin1'), onlyEntry(f.entryTree));
+      if (f === 'defer') return this.pushFile(fileJob(node, d, slot + i), null); // grew: read in segments; still waited for
+      if (f === 'gone') this.hooks.warning(`file vanished during the snapshot, left out: ${Buffer.concat([node.relPath, Buffer.from('/'), d.name]).toString()}`);
+      else keepRead(node, slot + i, f.entryTree);
       node.waiting--;
     });
     if (node.waiting === 0) await this.complete(node);
@@ -427,7 +436,6 @@ export class Coordinator {
       this.pushFile(job, res.resume);
       return;
     }
-    const key = job.name.toString('latin1');
     if (job.entry) {
       job.entry.chunks = job.chunks;
       if (job.changed) {
@@ -435,7 +443,7 @@ export class Coordinator {
         this.totals.changedWhileRead++;
         this.hooks.warning(`file changed while it was read ${MAX_READ_ATTEMPTS} times, stored as last read: ${this.pathOf(job).toString()}`);
       }
-      job.node.files.set(key, onlyEntry(encodeTree([job.entry])));
+      keepRead(job.node, job.slot, encodeTree([job.entry]));
     } else {
       this.hooks.warning(`file vanished during the snapshot, left out: ${this.pathOf(job).toString()}`);
     }
@@ -448,8 +456,12 @@ export class Coordinator {
    */
   private async complete(node: DirNode): Promise<void> {
     let tree = node.tree!;
-    if (node.hasDeferred) tree = replaceDeferred(tree, (name) => node.files.get(name));
-    node.files.clear();
+    if (node.hasDeferred) {
+      const { read, readAt } = node;
+      tree = replaceDeferred(tree, (k) => (readAt![k]! >= 0 ? read!.entry(readAt![k]!) : undefined));
+      node.read = null;
+      node.readAt = null;
+    }
     node.tree = null;
     const id = node.prevSubtree && (node.asBefore || blobId(tree).equals(node.prevSubtree)) ? node.prevSubtree : await this.putTree(tree);
     if (!node.parent) {

@@ -150,6 +150,7 @@ export interface DirPart {
   /** Encoded tree; subdirectory ids and deferred files' content are filled in by the coordinator. */
   tree: Uint8Array;
   subdirs: SubdirRef[];
+  /** In the order of their (Deferred) entries in `tree`. */
   deferred: DeferredFile[];
   /**
    * The tree is the previous point's tree of this directory byte for byte (read and verified by

@@ -66,6 +66,8 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
   /** Subdirectories among them (their index in `added`), to be scanned next. */
   const subdirs: { name: Buffer; index: number; prevSubtree: Buffer | null }[] = [];
   const deferred: DeferredFile[] = [];
+  /** Each deferred file's index in `added`. */
+  const deferredAt: number[] = [];
   /** Entries of prevTree (by index) that the new tree holds as they were, bytes and all. */
   const kept: number[] = [];
   let layout: TreeLayout | null = null;
@@ -131,7 +133,8 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
           if (read === 'defer') {
             entry = entryFromStat(name, type, st, ctx.racySince);
             entry.flags |= EntryFlag.Deferred; // grew past INLINE_FILE_MAX since the listing: read by file tasks
-            deferred.push({ name: new Uint8Array(name), size: INLINE_FILE_MAX + 1, prevChunks: previousFileChunkIds(prev) });
+            deferred.push({ name, size: INLINE_FILE_MAX + 1, prevChunks: previousFileChunkIds(prev) });
+            deferredAt.push(added.count);
           } else {
             entry = read;
             budget.bytes -= entry.size;
@@ -139,8 +142,8 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
         } else {
           entry = entryFromStat(name, type, st, ctx.racySince);
           entry.flags |= EntryFlag.Deferred;
-          // Own buffers: they cross threads.
-          deferred.push({ name: new Uint8Array(name), size: Number(st.size), prevChunks: previousFileChunkIds(prev) });
+          deferred.push({ name, size: Number(st.size), prevChunks: previousFileChunkIds(prev) });
+          deferredAt.push(added.count);
         }
       } else {
         entry = entryFromStat(name, type, st, ctx.racySince);
@@ -186,10 +189,24 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
     refs.push({ name: new Uint8Array(tree.subarray(nameAt, nameAt + tree.readUInt16LE(keptAt[i]!))), prevSubtree: new Uint8Array(tree.subarray(offset, offset + ID_BYTES)), offset, part: -1 });
   });
   refs.sort((a, b) => a.offset - b.offset); // tree order, i.e. by name
-  return { part: { tree, subdirs: refs, deferred, asBefore: false }, entries: listed, stats, warnings };
+  return { part: { tree, subdirs: refs, deferred: inTreeOrder(deferred, deferredAt, addedAt, listed), asBefore: false }, entries: listed, stats, warnings };
 }
 
 const NO_TREE = Buffer.alloc(0);
+
+/**
+ * The deferred files in the order of their entries in the tree (the coordinator matches the k-th
+ * Deferred entry with the k-th of them). Their names are views of the listing's one buffer: when
+ * they are a good part of the listing (a directory of many files) that buffer crosses threads
+ * once instead of a buffer per name; a few are copied, or they would carry the whole listing.
+ */
+function inTreeOrder(deferred: DeferredFile[], deferredAt: number[], addedAt: Int32Array, listed: number): DeferredFile[] {
+  const share = deferred.length * 4 >= listed;
+  return deferred
+    .map((_, j) => j)
+    .sort((a, b) => addedAt[deferredAt[a]!]! - addedAt[deferredAt[b]!]!)
+    .map((j) => (share ? deferred[j]! : { ...deferred[j]!, name: new Uint8Array(deferred[j]!.name) }));
+}
 
 /** The previous point's entry of a name, decoded when asked: most names of a changed directory are kept as bytes. */
 function previousEntries(prevTree: Buffer | null, layout: TreeLayout | null): (latinName: string) => Entry | undefined {
