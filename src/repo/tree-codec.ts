@@ -53,7 +53,8 @@ const NOTHING_KEPT_FROM = Buffer.alloc(0);
 /**
  * Entries encoded as they are added, for encodeTreeKeeping: the walk adds each new or changed entry
  * of a directory here at once, so a directory of a million files holds ~100 bytes per entry
- * instead of an Entry object (~0.5 KB with its name view and BigInts) until its tree is made.
+ * instead of an Entry object (~0.5 KB with its name view and BigInts) until its tree is made. The
+ * coordinator keeps the entries of a directory's deferred files in one as well (addEncoded).
  */
 export class EncodedEntries {
   /** Where entries are written: chunks, so that a growing directory never copies what it has. */
