@@ -176,10 +176,9 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
   const at = layout?.entryAt;
   const { tree, addedAt, keptAt } = encodeTreeKeeping(from, at ? kept.map((k) => ({ start: at[k]!, end: at[k + 1]! })) : [], added);
   // Names are views of the listing's one buffer: copy the few that cross threads, or the whole
-  // listing would be cloned once per name.
-  // A directory's entry ends with its subtree id.
-  const subtreeAt = (i: number): number => addedAt[i]! + added.span(i).end - added.span(i).start - ID_BYTES;
-  const refs: SubdirRef[] = subdirs.map((d) => ({ name: new Uint8Array(d.name), prevSubtree: d.prevSubtree ? new Uint8Array(d.prevSubtree) : null, offset: subtreeAt(d.index), part: -1 }));
+  // listing would cross with them. A directory's entry ends with its subtree id.
+  const addedSubtreeAt = (i: number): number => addedAt[i]! + added.span(i).end - added.span(i).start - ID_BYTES;
+  const refs: SubdirRef[] = subdirs.map((d) => ({ name: new Uint8Array(d.name), prevSubtree: d.prevSubtree ? new Uint8Array(d.prevSubtree) : null, offset: addedSubtreeAt(d.index), part: -1 }));
   kept.forEach((k, i) => {
     const subtreeAt = layout!.subtreeAt[k]!;
     if (subtreeAt < 0) return;
