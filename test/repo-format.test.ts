@@ -164,6 +164,26 @@ test('replaceDeferred splices read entries over deferred ones, by position, and 
   assert.ok(kept.entry(i).equals(entryBytes(got[0]!)));
 });
 
+test('treeLayout finds every name by its latin1 string, raw bytes included, and refuses a name twice', () => {
+  const names = Array.from({ length: 5000 }, (_, i) => Buffer.concat([Buffer.from(`n${i}`), i % 7 === 0 ? Buffer.from([0xff, 0x80, i % 256]) : Buffer.alloc(0)]));
+  const tree = encodeTree(names.map((n) => entry(n, EntryType.Fifo)));
+  const layout = treeLayout(tree)!;
+  assert.equal(layout.byName.size, names.length);
+  for (const n of names) {
+    const k = layout.byName.get(n.toString('latin1'))!;
+    assert.ok(tree.subarray(layout.entryAt[k]! + 2, layout.typeAt[k]).equals(n));
+  }
+  for (const absent of ['n5000', 'n1', 'n7\xff\x80', '', 'n14\xff\x80\x0f']) {
+    const expectHit = absent === 'n1';
+    assert.equal(layout.byName.get(absent) !== undefined, expectHit, absent);
+  }
+  // The same entry twice (a damaged or forged tree): no layout, so decodeTree's path names it.
+  const one = encodeTree([entry('dup', EntryType.Fifo)]);
+  const twice = Buffer.concat([one.subarray(0, 8), one.subarray(8), one.subarray(8)]);
+  twice.writeUInt32LE(2, 4);
+  assert.equal(treeLayout(twice), null);
+});
+
 test('IdTable stores and finds many ids, growing', () => {
   const t = new IdTable(4);
   const ids = Array.from({ length: 5000 }, () => randomBytes(32));

@@ -9,7 +9,7 @@ export const AT = { flags: 1, mtimeNs: 14, ctimeNs: 22, ino: 30, size: 50, xattr
 
 export interface TreeLayout {
   /** Entry index by name (latin1: one char per byte, so any name maps back exactly). */
-  byName: Map<string, number>;
+  byName: NameIndex;
   /** Where entry k starts (its name's length field); entryAt[count] is the blob's length. */
   entryAt: Int32Array;
   /** Where entry k's type byte is (the AT offsets count from it). */
@@ -24,20 +24,107 @@ export function treeLayout(tree: Buffer): TreeLayout | null {
     if (tree.length < 8 || tree.toString('latin1', 0, 4) !== 'RPT1') return null;
     const count = tree.readUInt32LE(4);
     if (count > tree.length) return null;
-    const layout: TreeLayout = { byName: new Map(), entryAt: new Int32Array(count + 1), typeAt: new Int32Array(count), subtreeAt: new Int32Array(count).fill(-1) };
+    const entryAt = new Int32Array(count + 1);
+    const typeAt = new Int32Array(count);
+    const layout: TreeLayout = { byName: new NameIndex(tree, entryAt, typeAt, count), entryAt, typeAt, subtreeAt: new Int32Array(count).fill(-1) };
     let o = 8;
     for (let i = 0; i < count; i++) {
-      layout.entryAt[i] = o;
-      const typeAt = o + 2 + tree.readUInt16LE(o);
-      layout.byName.set(tree.toString('latin1', o + 2, typeAt), i);
-      layout.typeAt[i] = typeAt;
+      entryAt[i] = o;
+      typeAt[i] = o + 2 + tree.readUInt16LE(o);
+      if (typeAt[i]! > tree.length || !layout.byName.add(i)) return null; // past the end, or a name twice
       o = entryEnd(tree, o);
-      if (tree[typeAt] === EntryType.Dir) layout.subtreeAt[i] = o - ID_BYTES; // a directory's entry ends with its subtree id
+      if (tree[typeAt[i]!] === EntryType.Dir) layout.subtreeAt[i] = o - ID_BYTES; // a directory's entry ends with its subtree id
     }
-    layout.entryAt[count] = o;
-    return o === tree.length && layout.byName.size === count ? layout : null;
+    entryAt[count] = o;
+    return o === tree.length ? layout : null;
   } catch {
     return null; // a length field pointed past the end
+  }
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/**
+ * A tree's entries by name: an open-addressing table of entry numbers over the tree's own name
+ * bytes (FNV-1a), looked up with the latin1 string of a listed name (one char per byte: the same
+ * hash). A Map took a string for every entry of every previous tree the walk reads: ~100 MB more
+ * for a directory of a million files, and most of treeLayout's time.
+ */
+export class NameIndex {
+  /** Entry number + 1; 0 is an empty slot. At most half full. */
+  private slots: Int32Array;
+  size = 0;
+
+  /** Entry k's name is tree[entryAt[k] + 2, typeAt[k]); `expected` entries will be added. */
+  constructor(
+    private readonly tree: Buffer,
+    private readonly entryAt: Int32Array,
+    private readonly typeAt: Int32Array,
+    expected: number,
+  ) {
+    let n = 8;
+    while (n < 2 * expected) n *= 2;
+    this.slots = new Int32Array(n);
+  }
+
+  /** Adds entry k; false if its name is there already. */
+  add(k: number): boolean {
+    if (2 * (this.size + 1) > this.slots.length) this.grow();
+    if (this.find(k) >= 0) return false;
+    this.place(k);
+    this.size++;
+    return true;
+  }
+
+  /** The number of the entry named `latinName`, if there is one. */
+  get(latinName: string): number | undefined {
+    let h = FNV_OFFSET;
+    for (let i = 0; i < latinName.length; i++) h = Math.imul(h ^ latinName.charCodeAt(i), FNV_PRIME);
+    const mask = this.slots.length - 1;
+    for (let j = h & mask; ; j = (j + 1) & mask) {
+      const v = this.slots[j]!;
+      if (v === 0) return undefined;
+      const start = this.entryAt[v - 1]! + 2;
+      if (this.typeAt[v - 1]! - start === latinName.length && this.sameAs(start, latinName)) return v - 1;
+    }
+  }
+
+  private sameAs(start: number, latinName: string): boolean {
+    for (let i = 0; i < latinName.length; i++) if (this.tree[start + i] !== latinName.charCodeAt(i)) return false;
+    return true;
+  }
+
+  private hashOf(k: number): number {
+    let h = FNV_OFFSET;
+    for (let i = this.entryAt[k]! + 2; i < this.typeAt[k]!; i++) h = Math.imul(h ^ this.tree[i]!, FNV_PRIME);
+    return h;
+  }
+
+  /** The slot holding an entry with entry k's name, or -1. */
+  private find(k: number): number {
+    const start = this.entryAt[k]! + 2;
+    const length = this.typeAt[k]! - start;
+    const mask = this.slots.length - 1;
+    for (let j = this.hashOf(k) & mask; ; j = (j + 1) & mask) {
+      const v = this.slots[j]!;
+      if (v === 0) return -1;
+      const other = this.entryAt[v - 1]! + 2;
+      if (this.typeAt[v - 1]! - other === length && this.tree.compare(this.tree, other, other + length, start, start + length) === 0) return j;
+    }
+  }
+
+  private place(k: number): void {
+    const mask = this.slots.length - 1;
+    let j = this.hashOf(k) & mask;
+    while (this.slots[j] !== 0) j = (j + 1) & mask;
+    this.slots[j] = k + 1;
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    this.slots = new Int32Array(old.length * 2);
+    for (const v of old) if (v !== 0) this.place(v - 1);
   }
 }
 
