@@ -23,7 +23,7 @@ export function treeLayout(tree: Buffer): TreeLayout | null {
   try {
     if (tree.length < 8 || tree.toString('latin1', 0, 4) !== 'RPT1') return null;
     const count = tree.readUInt32LE(4);
-    if (count > tree.length) return null;
+    if (count > (tree.length - 8) / (2 + 1 + AT.variable)) return null; // more entries than the smallest could fill
     const entryAt = new Int32Array(count + 1);
     const typeAt = new Int32Array(count);
     const layout: TreeLayout = { byName: new NameIndex(tree, entryAt, typeAt, count), entryAt, typeAt, subtreeAt: new Int32Array(count).fill(-1) };
@@ -48,7 +48,7 @@ const FNV_PRIME = 0x01000193;
 /**
  * A tree's entries by name: an open-addressing table of entry numbers over the tree's own name
  * bytes (FNV-1a), looked up with the latin1 string of a listed name (one char per byte: the same
- * hash). A Map took a string for every entry of every previous tree the walk reads: ~100 MB more
+ * hash). A Map took a string for every entry of every previous tree the walk reads: ~55 MB more
  * for a directory of a million files, and most of treeLayout's time.
  */
 export class NameIndex {
