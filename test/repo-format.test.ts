@@ -125,9 +125,9 @@ test('a tree of many entries, some larger than a chunk of the encoder, and kept 
   assert.ok(tree.equals(all));
   assert.deepEqual(keptAt, kept.map((k) => k.start));
   sorted.filter((_, k) => k % 3 !== 0).forEach((e, i) => {
-    const { start, end } = added.span(i);
-    assert.equal(addedAt[i], all.indexOf(added.span(i).bytes.subarray(start, end)));
-    if (e.type === EntryType.Dir) assert.ok(tree.subarray(addedAt[i]! + end - start - 32, addedAt[i]! + end - start).equals(e.subtree!));
+    assert.equal(added.entry(i).length, added.length(i));
+    assert.equal(addedAt[i], all.indexOf(added.entry(i)));
+    if (e.type === EntryType.Dir) assert.ok(tree.subarray(addedAt[i]! + added.length(i) - 32, addedAt[i]! + added.length(i)).equals(e.subtree!));
   });
   // A name both kept and added is refused.
   const twice = new EncodedEntries();

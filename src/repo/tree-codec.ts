@@ -5,6 +5,7 @@ import { ID_BYTES } from '../model/blob-id.js';
 import { type Entry, EntryType } from '../model/entry.js';
 import { SnapError } from '../model/errors.js';
 import { readU64, writeU64 } from './u64.js';
+import { nameEnd } from './tree-layout.js';
 
 const MAGIC = Buffer.from('RPT1');
 // 64-bit BigInt fields go through a DataView, sizes and offsets through u64.ts: Buffer's
@@ -65,9 +66,16 @@ export class EncodedEntries {
   private readonly chunkOf: number[] = [];
   private readonly starts: number[] = [];
   private readonly ends: number[] = [];
+  /** The entries' bytes in all. */
+  byteLength = 0;
 
   get count(): number {
     return this.starts.length;
+  }
+
+  /** Entry i's length in bytes. */
+  length(i: number): number {
+    return this.ends[i]! - this.starts[i]!;
   }
 
   /** Encodes `e`; returns its index. */
@@ -101,28 +109,40 @@ export class EncodedEntries {
     this.chunkOf.push(this.chunks.length - 1);
     this.starts.push(this.used);
     this.ends.push(end);
+    this.byteLength += end - this.used;
     this.used = end;
     return this.starts.length - 1;
   }
 
-  /** Entry i's bytes: [start, end) of `bytes`. */
-  span(i: number): { bytes: Buffer; start: number; end: number } {
-    return { bytes: this.chunks[this.chunkOf[i]!]!, start: this.starts[i]!, end: this.ends[i]! };
-  }
-
   /** Entry i's bytes (a view). */
   entry(i: number): Buffer {
-    const { bytes, start, end } = this.span(i);
-    return bytes.subarray(start, end);
+    return this.chunks[this.chunkOf[i]!]!.subarray(this.starts[i]!, this.ends[i]!);
+  }
+
+  /** Copies entry i to `buf` at `o`; returns its length. */
+  copyTo(i: number, buf: Buffer, o: number): number {
+    return this.chunks[this.chunkOf[i]!]!.copy(buf, o, this.starts[i]!, this.ends[i]!);
+  }
+
+  /** How entry i's name compares with `name` (Buffer.compare's sign). */
+  compareName(i: number, name: Uint8Array, nameStart = 0, nameStop = name.length): number {
+    const chunk = this.chunks[this.chunkOf[i]!]!;
+    const at = this.starts[i]!;
+    return chunk.compare(name, nameStart, nameStop, at + 2, nameEnd(chunk, at));
   }
 
   /** Indices in name order; refuses a name added twice. */
   sorted(): number[] {
-    const nameEnd = (i: number): number => this.starts[i]! + 2 + this.chunks[this.chunkOf[i]!]!.readUInt16LE(this.starts[i]!);
-    const cmp = (i: number, j: number): number => this.chunks[this.chunkOf[i]!]!.compare(this.chunks[this.chunkOf[j]!]!, this.starts[j]! + 2, nameEnd(j), this.starts[i]! + 2, nameEnd(i));
+    const cmp = (i: number, j: number): number => {
+      const other = this.chunks[this.chunkOf[j]!]!;
+      return this.compareName(i, other, this.starts[j]! + 2, nameEnd(other, this.starts[j]!));
+    };
     const order = this.starts.map((_, i) => i).sort(cmp);
     for (let k = 1; k < order.length; k++) {
-      if (cmp(order[k - 1]!, order[k]!) === 0) throw new Error(`duplicate entry name in tree: ${this.chunks[this.chunkOf[order[k]!]!]!.toString('latin1', this.starts[order[k]!]! + 2, nameEnd(order[k]!))}`);
+      if (cmp(order[k - 1]!, order[k]!) === 0) {
+        const dup = this.entry(order[k]!);
+        throw new Error(`duplicate entry name in tree: ${dup.toString('latin1', 2, nameEnd(dup, 0))}`);
+      }
     }
     return order;
   }
@@ -132,7 +152,7 @@ export class EncodedEntries {
 const ENTRY_CHUNK_MAX = 1024 * 1024;
 
 function keptName(from: Buffer, k: KeptEntry): Buffer {
-  return from.subarray(k.start + 2, k.start + 2 + from.readUInt16LE(k.start));
+  return from.subarray(k.start + 2, nameEnd(from, k.start));
 }
 
 /**
@@ -147,11 +167,7 @@ export function encodeTreeKeeping(from: Buffer, kept: readonly KeptEntry[], adde
   const order = added.sorted();
   const addedAt = new Int32Array(added.count);
   const keptAt: number[] = [];
-  let size = MAGIC.length + 4;
-  for (let i = 0; i < added.count; i++) {
-    const { start, end } = added.span(i);
-    size += end - start;
-  }
+  let size = MAGIC.length + 4 + added.byteLength;
   for (const k of kept) size += k.end - k.start;
   // Its own memory, not a slice of Node's shared pool: trees are passed between threads.
   const buf = Buffer.allocUnsafeSlow(size);
@@ -160,15 +176,13 @@ export function encodeTreeKeeping(from: Buffer, kept: readonly KeptEntry[], adde
   let o = 8;
   let n = 0;
   const copyAdded = (i: number): void => {
-    const { bytes, start, end } = added.span(i);
     addedAt[i] = o;
-    o += bytes.copy(buf, o, start, end);
+    o += added.copyTo(i, buf, o);
   };
   for (const k of kept) {
     const name = keptName(from, k);
     for (; n < order.length; n++) {
-      const { bytes, start } = added.span(order[n]!);
-      const c = bytes.compare(name, 0, name.length, start + 2, start + 2 + bytes.readUInt16LE(start));
+      const c = added.compareName(order[n]!, name);
       if (c > 0) break;
       if (c === 0) throw new Error(`duplicate entry name in tree: ${name.toString('latin1')}`);
       copyAdded(order[n]!);

@@ -18,6 +18,11 @@ export interface TreeLayout {
   subtreeAt: Int32Array;
 }
 
+/** Where the name of the encoded entry at `at` ends: its type byte (the name starts at at + 2). */
+export function nameEnd(buf: Uint8Array, at: number): number {
+  return at + 2 + (buf[at]! | (buf[at + 1]! << 8));
+}
+
 /** Null when the bytes do not parse exactly: decodeTree then names the damage. */
 export function treeLayout(tree: Buffer): TreeLayout | null {
   try {
@@ -30,7 +35,7 @@ export function treeLayout(tree: Buffer): TreeLayout | null {
     let o = 8;
     for (let i = 0; i < count; i++) {
       entryAt[i] = o;
-      typeAt[i] = o + 2 + tree.readUInt16LE(o);
+      typeAt[i] = nameEnd(tree, o);
       if (typeAt[i]! > tree.length || !layout.byName.add(i)) return null; // past the end, or a name twice
       o = entryEnd(tree, o);
       if (tree[typeAt[i]!] === EntryType.Dir) layout.subtreeAt[i] = o - ID_BYTES; // a directory's entry ends with its subtree id
@@ -130,7 +135,7 @@ export class NameIndex {
 
 /** Where the encoded entry that starts at `at` ends; throws RangeError if a length field points past the blob's end. */
 export function entryEnd(tree: Buffer, at: number): number {
-  let o = at + 2 + tree.readUInt16LE(at);
+  let o = nameEnd(tree, at);
   const type = tree[o];
   const xattrs = tree.readUInt16LE(o + AT.xattrCount);
   o += AT.variable;
@@ -165,7 +170,7 @@ export function replaceDeferred(tree: Buffer, read: (k: number) => Buffer | unde
   let runStart = 8;
   let o = 8;
   for (let i = 0; i < count; i++) {
-    const typeAt = o + 2 + tree.readUInt16LE(o);
+    const typeAt = nameEnd(tree, o);
     const end = entryEnd(tree, o);
     if (tree[typeAt + AT.flags]! & EntryFlag.Deferred) {
       if (runStart < o) pieces.push(tree.subarray(runStart, o));
@@ -173,7 +178,7 @@ export function replaceDeferred(tree: Buffer, read: (k: number) => Buffer | unde
       const name = tree.subarray(o + 2, typeAt);
       const bytes = read(k++);
       if (bytes) {
-        if (!name.equals(bytes.subarray(2, 2 + bytes.readUInt16LE(0))) || entryEnd(bytes, 0) !== bytes.length) {
+        if (!name.equals(bytes.subarray(2, nameEnd(bytes, 0))) || entryEnd(bytes, 0) !== bytes.length) {
           throw new Error(`read entry for ${name.toString('latin1')} is not one entry of that name`);
         }
         pieces.push(bytes);

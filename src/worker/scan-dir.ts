@@ -7,7 +7,7 @@ import { constants as osConstants } from 'node:os';
 import * as sys from '../sys/index.js';
 import { type Entry, EntryFlag, EntryType, entryTypeFromMode } from '../model/entry.js';
 import { decodeTree, decodeTreeEntry, EncodedEntries, encodeTreeKeeping } from '../repo/tree-codec.js';
-import { type TreeLayout, treeLayout } from '../repo/tree-layout.js';
+import { nameEnd, type TreeLayout, treeLayout } from '../repo/tree-layout.js';
 import { EMPTY_TREE_ID } from '../repo/empty-tree.js';
 import type { BlobSink } from './blob-sink.js';
 import { packChunks, type PreviousChunks } from './previous-chunks.js';
@@ -177,7 +177,7 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
   const { tree, addedAt, keptAt } = encodeTreeKeeping(from, at ? kept.map((k) => ({ start: at[k]!, end: at[k + 1]! })) : [], added);
   // Names are views of the listing's one buffer: copy the few that cross threads, or the whole
   // listing would cross with them. A directory's entry ends with its subtree id.
-  const addedSubtreeAt = (i: number): number => addedAt[i]! + added.span(i).end - added.span(i).start - ID_BYTES;
+  const addedSubtreeAt = (i: number): number => addedAt[i]! + added.length(i) - ID_BYTES;
   const refs: SubdirRef[] = subdirs.map((d) => ({ name: new Uint8Array(d.name), prevSubtree: d.prevSubtree ? new Uint8Array(d.prevSubtree) : null, offset: addedSubtreeAt(d.index), part: -1 }));
   kept.forEach((k, i) => {
     const subtreeAt = layout!.subtreeAt[k]!;
@@ -185,7 +185,7 @@ export async function scanDir(ctx: WorkerContext, relPath: Buffer, prevTree: Buf
     // Its previous id is what the kept bytes hold; the coordinator patches the new one in.
     const nameAt = keptAt[i]! + 2;
     const offset = keptAt[i]! + (subtreeAt - at![k]!);
-    refs.push({ name: new Uint8Array(tree.subarray(nameAt, nameAt + tree.readUInt16LE(keptAt[i]!))), prevSubtree: new Uint8Array(tree.subarray(offset, offset + ID_BYTES)), offset, part: -1 });
+    refs.push({ name: new Uint8Array(tree.subarray(nameAt, nameEnd(tree, keptAt[i]!))), prevSubtree: new Uint8Array(tree.subarray(offset, offset + ID_BYTES)), offset, part: -1 });
   });
   refs.sort((a, b) => a.offset - b.offset); // tree order, i.e. by name
   return { part: { tree, subdirs: refs, deferred: inTreeOrder(deferred, deferredAt, addedAt, listed), asBefore: false }, entries: listed, stats, warnings };
