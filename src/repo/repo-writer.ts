@@ -59,6 +59,30 @@ export class RepoWriter {
     return Buffer.from(r.raw.buffer, r.raw.byteOffset, r.raw.byteLength);
   }
 
+  /**
+   * Several blobs in one round trip, each verified as get() does; one promise per id, each
+   * failing alone with its own error. The returned buffers are views of one transferred buffer.
+   */
+  getMany(ids: readonly Uint8Array[]): Promise<Buffer>[] {
+    const packed = new Uint8Array(ids.length * 32);
+    ids.forEach((id, i) => packed.set(id, i * 32));
+    const blobs = this.request({ type: 'get-many', ids: packed }, [packed.buffer as ArrayBuffer]).then((r) => {
+      if (r.type !== 'got-many') throw new Error(`writer: unexpected reply ${r.type}`);
+      let at = r.data.byteOffset;
+      return r.lengths.map((length, i) => {
+        const error = r.errors[i];
+        if (error) return new SnapError(error.code as ErrorCode, error.message);
+        at += length;
+        return Buffer.from(r.data.buffer, at - length, length);
+      });
+    });
+    return ids.map(async (_, i) => {
+      const blob = (await blobs)[i]!;
+      if (blob instanceof SnapError) throw blob;
+      return blob;
+    });
+  }
+
   async commit(point: PointRecord): Promise<void> {
     await this.request({ type: 'commit', point });
   }

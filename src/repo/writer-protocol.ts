@@ -19,6 +19,8 @@ export interface WriterInit {
 export type WriterRequest =
   | { type: 'put'; seq: number; data: Uint8Array; blobs: BlobDesc[] }
   | { type: 'get'; seq: number; id: Uint8Array }
+  /** Several blobs in one round trip: `ids` holds their 32-byte ids one after another. */
+  | { type: 'get-many'; seq: number; ids: Uint8Array }
   | { type: 'has'; seq: number; id: Uint8Array }
   | { type: 'commit'; seq: number; point: PointRecord }
   | { type: 'abort'; seq: number };
@@ -26,6 +28,11 @@ export type WriterRequest =
 export type WriterReply =
   | { type: 'put-done'; seq: number; bytesAdded: number; blobsAdded: number }
   | { type: 'got'; seq: number; raw: Uint8Array }
+  /**
+   * The blobs of a get-many, one after another in `data`, `lengths[i]` bytes each; a blob that
+   * could not be read has length 0 and its error in `errors[i]` (each fails alone).
+   */
+  | { type: 'got-many'; seq: number; data: Uint8Array; lengths: number[]; errors: ({ code: string; message: string } | null)[] }
   | { type: 'has-answer'; seq: number; has: boolean }
   | { type: 'committed'; seq: number; packs: number }
   | { type: 'aborted'; seq: number }

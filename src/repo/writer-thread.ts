@@ -102,6 +102,24 @@ async function handle(req: WriterRequest): Promise<void> {
       reply({ type: 'got', seq: req.seq, raw: copy }, [copy.buffer as ArrayBuffer]);
       return;
     }
+    case 'get-many': {
+      const ids: Buffer[] = [];
+      for (let at = 0; at < req.ids.byteLength; at += 32) ids.push(Buffer.from(req.ids.buffer, req.ids.byteOffset + at, 32));
+      // All at once: bundle members share one decompression, other records decompress in parallel
+      // on libuv's threads.
+      const settled = await Promise.allSettled(ids.map((id) => dryTrees.get(id.toString('hex')) ?? reader.read(id)));
+      const lengths = settled.map((r) => (r.status === 'fulfilled' ? r.value.length : 0));
+      const data = new Uint8Array(lengths.reduce((a, b) => a + b, 0));
+      let at = 0;
+      for (const r of settled) {
+        if (r.status !== 'fulfilled') continue;
+        data.set(r.value, at);
+        at += r.value.length;
+      }
+      const errors = settled.map((r) => (r.status === 'fulfilled' ? null : errorOf(r.reason)));
+      reply({ type: 'got-many', seq: req.seq, data, lengths, errors }, [data.buffer as ArrayBuffer]);
+      return;
+    }
     case 'has':
       reply({ type: 'has-answer', seq: req.seq, has: packs.has(req.id) });
       return;
@@ -120,13 +138,13 @@ async function handle(req: WriterRequest): Promise<void> {
   }
 }
 
+function errorOf(err: unknown): { code: string; message: string } {
+  const code = err instanceof SnapError ? err.code : ((err as { code?: string }).code ?? 'IO');
+  return { code, message: err instanceof Error ? err.message : String(err) };
+}
+
 // Requests are handled strictly in order: a commit must follow every put before it.
 let queue: Promise<void> = Promise.resolve();
 port.on('message', (req: WriterRequest) => {
-  queue = queue.then(() =>
-    handle(req).catch((err: unknown) => {
-      const code = err instanceof SnapError ? err.code : ((err as { code?: string }).code ?? 'IO');
-      reply({ type: 'error', seq: req.seq, code, message: err instanceof Error ? err.message : String(err) });
-    }),
-  );
+  queue = queue.then(() => handle(req).catch((err: unknown) => reply({ type: 'error', seq: req.seq, ...errorOf(err) })));
 });
