@@ -20,6 +20,14 @@ import type { ScanHooks } from '../scan/coordinator.js';
 import { PlanApplier, openRoot, type ApplyStats } from './apply-plan.js';
 import { planRestore } from './plan-restore.js';
 import { countOp, describeOp, type PlanOp, type PlanSummary } from './plan-types.js';
+import { ContentPrefetch } from './content-prefetch.js';
+import { readAhead } from './read-ahead.js';
+
+/**
+ * Plan steps made ahead of the one being applied (each holds its entry: ~1 KB), so that the
+ * content of the next files can be asked for while this one is written.
+ */
+const PLAN_READ_AHEAD = 1024;
 
 export interface RestoreOptions {
   root: string;
@@ -101,10 +109,10 @@ export async function restorePoint(opts: RestoreOptions): Promise<RestoreResult>
       return { summary, boot: planBoot(root, opts), preRestore: null, applied: null };
     }
     const rootFd = openRoot(root);
-    const reader = { read: (id: Buffer) => w.get(id) };
-    const applier = new PlanApplier(rootFd, reader, opts.hooks);
+    const content = new ContentPrefetch(w);
+    const applier = new PlanApplier(rootFd, content, opts.hooks);
     try {
-      for await (const op of plan) {
+      for await (const op of readAhead(plan, PLAN_READ_AHEAD, (op) => content.want(op))) {
         await applier.apply(op);
         countOp(summary, op);
         opts.hooks.op?.(op, describeOp(op));
