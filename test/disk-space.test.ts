@@ -117,3 +117,32 @@ test('restore never fills ROOT: a file its filesystem has no room for stops the 
     assertTreesEqual(state, mnt, { ignoreRootMeta: true });
   });
 });
+
+test('restore never fills ROOT with many files that fit one by one but not together', async (t) => {
+  const work = makeTmpDir('rp-space-many-', t);
+  const repo = path.join(work, 'repo');
+  await withLoopFs('ext4', 48, async (mnt) => {
+    const many = path.join(mnt, 'many');
+    fs.mkdirSync(many);
+    const fileSize = 256 * 1024;
+    const count = Math.floor((free(mnt) * 0.6) / fileSize);
+    for (let i = 0; i < count; i++) fs.writeFileSync(path.join(many, `f${String(i).padStart(3, '0')}`), randomBytes(fileSize));
+    const args = ['--root', mnt, '--repo', repo, '--config', '/dev/null', '--db-locations', '/dev/null', '--no-boot'];
+    assert.equal(runCli(SNAPSHOT_BIN, [...args, '--quiet']).status, 0);
+
+    // The files are gone and a filler leaves room for about half of them (named to sort after
+    // "many": the restore deletes it, as it is not in the point, but only after many/).
+    fs.rmSync(many, { recursive: true });
+    const filler = path.join(mnt, 'zz-filler');
+    fs.writeFileSync(filler, Buffer.alloc(Math.max(0, free(mnt) - Math.floor((count * fileSize) / 2))));
+
+    const r = runCli(RESTORE_BIN, [...args, '--point', '1', '--yes']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^system_restore: restoring \/many\/f\d{3} failed: it needs 0\.3 MiB but its filesystem has only [\d.]+ MiB free \([\d.]+ MiB are kept free\): stopped before filling the disk; /);
+    const restored = fs.readdirSync(many).filter((n) => !n.startsWith('.rp-restore-'));
+    assert.ok(restored.length > count / 4 && restored.length < count, `part of the files restored (${restored.length} of ${count})`);
+    assert.deepEqual(fs.readdirSync(many).filter((n) => n.startsWith('.rp-restore-')), [], 'no temp file left');
+    const s = fs.statfsSync(mnt);
+    assert.ok(s.bavail * s.bsize >= Math.floor(s.blocks * s.bsize * 0.01), `the reserve is still free (${s.bavail * s.bsize} bytes)`);
+  });
+});

@@ -85,7 +85,8 @@ export function applyMeta(t: MetaTarget, e: Entry, where: string, hooks: MetaHoo
     else chmodNoFollow(t, e.mode & MODE_BITS);
   }
   applyXattrs(t, e, where, hooks);
-  if (stat().mtimeNs !== e.mtimeNs) {
+  // chown, chmod and xattrs change the ctime, never the mtime: the first stat's still holds.
+  if (st.mtimeNs !== e.mtimeNs) {
     if (t.fd !== null) sys.futimens(t.fd, e.mtimeNs, e.mtimeNs);
     else sys.utimensat(t.dirfd, t.name, e.mtimeNs, e.mtimeNs, C.AT_SYMLINK_NOFOLLOW);
   }

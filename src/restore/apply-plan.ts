@@ -41,35 +41,61 @@ function formatMiB(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
+/** Free space is asked of a directory's filesystem again after this many bytes or files. */
+const ROOM_RECHECK_BYTES = 8 * 1024 * 1024;
+const ROOM_RECHECK_FILES = 256;
+
+/** What a directory's filesystem had free when last asked, less what this restore wrote since. */
+interface Room {
+  free: number;
+  reserve: number;
+  bytes: number;
+  files: number;
+}
+
 /**
- * Refuses to write a file its filesystem has no room for. Asked of the directory's own filesystem
- * (a separate /var or /boot counts on its own), before the temp file exists; the old version still
- * takes its space until the rename, so the whole new size is needed. Free means available to
- * unprivileged users: ext4's root reserve stays for the running system.
+ * The space a directory's filesystem has for this restore (a separate /var or /boot counts on its
+ * own); null when it cannot be asked (no /proc: a restore must still be possible). Free means
+ * available to unprivileged users: ext4's root reserve stays for the running system.
  */
-function ensureRoomFor(dirfd: number, e: Entry, where: string): void {
+function roomOf(dirfd: number): Room | null {
   let s: fs.StatsFs;
   try {
     s = fs.statfsSync(`/proc/self/fd/${dirfd}`); // the directory the fd holds, however it is reached
   } catch {
-    return; // no /proc: nothing to ask, and a restore must still be possible
+    return null;
   }
+  return { free: s.bavail * s.bsize, reserve: Math.min(RESTORE_RESERVE_BYTES, Math.floor(s.blocks * s.bsize * 0.01)), bytes: 0, files: 0 };
+}
+
+/**
+ * Refuses to write a file its filesystem has no room for, before the temp file exists; the old
+ * version still takes its space until the rename, so the whole new size is needed. What the last
+ * answer said is counted down by each file written, and the filesystem is asked again after
+ * ROOM_RECHECK_BYTES or ROOM_RECHECK_FILES (a statfs per small file was ~3% of a restore's time).
+ */
+function takeRoom(room: Room, e: Entry, where: string): void {
   const need = e.extents.reduce((n, x) => n + x.length, 0); // holes take no space
-  const free = s.bavail * s.bsize;
-  const reserve = Math.min(RESTORE_RESERVE_BYTES, Math.floor(s.blocks * s.bsize * 0.01));
-  if (need + reserve > free) {
+  if (need + room.reserve > room.free) {
     throw new SnapError(
       'DISK_FULL',
-      `it needs ${formatMiB(need)} but its filesystem has only ${formatMiB(free)} free (${formatMiB(reserve)} are kept free): stopped before filling the disk; ` +
+      `it needs ${formatMiB(need)} but its filesystem has only ${formatMiB(room.free)} free (${formatMiB(room.reserve)} are kept free): stopped before filling the disk; ` +
         'what was restored before it stays; free space there and run the same restore again, or restore the pre-restore point to go back',
       { path: where },
     );
   }
+  room.free -= need;
+  room.bytes += need;
+  room.files++;
 }
 
 export class PlanApplier {
   readonly stats: ApplyStats = { ops: 0, bytesWritten: 0, filesWritten: 0 };
-  private cachedDir: { path: string; fd: number } | null = null;
+  /** The directory last written in; `room` is its filesystem's space (takeRoom), asked lazily. */
+  private cachedDir: { path: string; fd: number; room: Room | null | undefined } | null = null;
+  /** Temp names: one random part per restore and a counter (O_EXCL still refuses a clash). */
+  private readonly tempPrefix = `.rp-restore-${randomBytes(6).toString('hex')}-`;
+  private temps = 0;
 
   constructor(
     private readonly rootFd: number,
@@ -84,8 +110,20 @@ export class PlanApplier {
     this.dropCache();
     const rel = path.length === 0 ? Buffer.from('.') : path.subarray(1);
     const fd = sys.safeOpenBeneath(this.rootFd, rel, C.O_RDONLY | C.O_DIRECTORY);
-    this.cachedDir = { path: key, fd };
+    this.cachedDir = { path: key, fd, room: undefined };
     return fd;
+  }
+
+  /** Refuses `e` when the filesystem of the directory just opened (dir()) has no room for it. */
+  private ensureRoom(dirfd: number, e: Entry, where: string): void {
+    const cached = this.cachedDir;
+    if (!cached || cached.fd !== dirfd) {
+      const room = roomOf(dirfd); // not the cached directory: asked each time
+      if (room) takeRoom(room, e, where);
+      return;
+    }
+    if (cached.room === undefined || (cached.room && (cached.room.bytes >= ROOM_RECHECK_BYTES || cached.room.files >= ROOM_RECHECK_FILES))) cached.room = roomOf(dirfd);
+    if (cached.room) takeRoom(cached.room, e, where);
   }
 
   private dropCache(): void {
@@ -164,7 +202,7 @@ export class PlanApplier {
   }
 
   private tempName(): Buffer {
-    return Buffer.from(`.rp-restore-${randomBytes(6).toString('hex')}.tmp`);
+    return Buffer.from(`${this.tempPrefix}${++this.temps}.tmp`);
   }
 
   /** Makes the inode under a temp name in the same directory, then renames it over `path`. */
@@ -198,10 +236,11 @@ export class PlanApplier {
 
   /** Writes a file's content and metadata (flags excepted) under `tmp`; returns its open fd. */
   private async writeFile(dirfd: number, tmp: Buffer, e: Entry, where: string): Promise<number> {
-    ensureRoomFor(dirfd, e, where);
+    this.ensureRoom(dirfd, e, where);
     const fd = sys.openat(dirfd, tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
     try {
       let chunk = 0;
+      let end = 0;
       for (const ext of e.extents) {
         let pos = ext.offset;
         while (pos < ext.offset + ext.length) {
@@ -213,8 +252,9 @@ export class PlanApplier {
           pos += data.length;
           this.stats.bytesWritten += data.length;
         }
+        end = pos;
       }
-      sys.ftruncate(fd, e.size);
+      if (end !== e.size) sys.ftruncate(fd, e.size); // a hole at the end (the temp file is new)
       applyMeta({ dirfd, name: tmp, fd }, e, where, this.hooks, false);
       this.stats.filesWritten++;
       return fd;
