@@ -145,7 +145,7 @@ function main(): void {
     md.push('');
   }
 
-  // The issue's bars.
+  // The issue's bars (on snapshots: a restore step is in the tables above only).
   const bars: [string, string, boolean | null][] = [];
   const verdict = (x: boolean | null): string => (x === null ? 'n/a (a run failed)' : x ? '**met**' : '**MISSED**');
   if (kind === 'e2e') {
@@ -165,14 +165,14 @@ function main(): void {
     if (ok(o0) && Number.isFinite(findWall)) bars.push([`no-change wall <= 5x find`, `${f1(o0.wall, 2)} s vs ${f1(findWall, 2)} s = ${f1(o0.wall / findWall, 1)}x`, o0.wall <= 5 * findWall]);
     if (ok(oc) && ok(rc)) bars.push([`churn wall <= 0.4x restic`, `${f1(oc.wall, 2)} s vs ${f1(rc.wall, 2)} s = ${f1(oc.wall / rc.wall, 2)}x`, oc.wall <= 0.4 * rc.wall]);
     else bars.push(['churn vs restic', '-', null]);
-    for (const step of steps) {
+    for (const step of steps.filter((s) => s !== 'restore')) {
       const o = get(step, 'ours');
       const b = get(step, 'borg');
       if (ok(o) && ok(b)) bars.push([`${step}: peak RSS <= borg's`, `${f1(o.rssKb / 1024)} MiB vs ${f1(b.rssKb / 1024)} MiB = ${f1(o.rssKb / b.rssKb, 2)}x`, o.rssKb <= b.rssKb]);
     }
     void b1;
   } else {
-    for (const step of steps) {
+    for (const step of steps.filter((s) => s !== 'restore')) {
       const o = get(step, 'ours');
       if (o) bars.push([`${step}: peak RSS <= 256 MiB`, `${f1(o.rssKb / 1024)} MiB`, o.rc === 0 ? o.rssKb <= 256 * 1024 : null]);
     }
@@ -205,6 +205,8 @@ function main(): void {
       }
     }
   }
+  const restored = path.join(logs, 'restored.txt');
+  if (fs.existsSync(restored)) for (const line of fs.readFileSync(restored, 'utf8').trim().split('\n')) md.push(`- restore ${line}`);
   md.push('');
   fs.writeFileSync(out, `${md.join('\n')}\n`);
   process.stdout.write(`${md.join('\n')}\n`);

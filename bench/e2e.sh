@@ -12,9 +12,11 @@
 #                                  node --cpu-prof (separate repo, not in the table) and summarise
 #   KEEP [0]                       1: keep tree and repositories (else removed; logs/results kept)
 #   NO_BUILD [0]                   1: skip `tsc`
+#   RESTORE [1]                    0: skip the restore step (the first snapshot into an empty dir)
 # Sequence (one tree, churned once, so every tool snapshots identical states):
 #   touch free memory -> copy tree + 5 x 20 MiB logs -> per tool: warm cache, first snapshot -> per tool: no-change
-#   snapshot -> find reference -> churn -> warm cache -> per tool: churn snapshot -> report.
+#   snapshot -> find reference -> churn -> warm cache -> per tool: churn snapshot -> per tool:
+#   restore of the first snapshot into an empty directory -> report.
 set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
@@ -66,6 +68,25 @@ snapshot() { # STEP TOOL
     borg) measure "$step" borg "$REPOS/borg" borg create --json --compression lz4 "$REPOS/borg::$step" "$TREE" ;;
     *) echo "unknown tool $tool" >&2; exit 2 ;;
   esac
+}
+
+# Restores the first snapshot (the tree before the churn) into an empty directory, which is what
+# a rescue restore of a wiped filesystem does; the restored files are counted into the log, and the
+# copy removed. Ours also takes its pre-restore point (of the empty directory) first.
+restore_first() { # TOOL
+  local tool=$1 dir=$WORK/restored-$1
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  case $tool in
+    ours) ours_restore_cmd "$dir" "$REPOS/ours" 1; measure restore ours "" "${OURS_RESTORE_CMD[@]}" ;;
+    restic)
+      local id
+      id=$(restic snapshots --repo "$REPOS/restic" --json | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s)[0].id))')
+      measure restore restic "" restic restore "$id" --repo "$REPOS/restic" --target "$dir" ;;
+    borg) measure restore borg "" sh -c 'cd "$1" && exec borg extract "$2"' borg-extract "$dir" "$REPOS/borg::first" ;;
+  esac
+  echo "$tool: $(find "$dir" -type f | wc -l) files, $(du -sb "$dir" | cut -f1) bytes restored" >>"$WORK/logs/restored.txt"
+  rm -rf "$dir"
 }
 
 init_repos() {
@@ -133,6 +154,10 @@ main() {
   node "$PROJ/dist/bench/tree-tools.js" churn "$TREE" --seed "$SEED" | tee "$WORK/logs/churn.json" >&2
   warm_cache "$TREE"
   for tool in $TOOLS; do snapshot churn "$tool"; done
+  if [ "${RESTORE:-1}" = 1 ]; then
+    : >"$WORK/logs/restored.txt"
+    for tool in $TOOLS; do restore_first "$tool"; done
+  fi
 
   # The churn summary goes into the report's header.
   node -e '

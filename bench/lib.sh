@@ -68,6 +68,14 @@ ours_cmd() { # TREE REPO
     --db-locations /dev/null --config /dev/null)
 }
 
+ours_restore_cmd() { # TARGET_DIR REPO POINT
+  local launch_flags
+  launch_flags=$(head -1 "$PROJ/bin/system_restore" | sed -n 's/^#!.* node *//p')
+  # shellcheck disable=SC2206
+  OURS_RESTORE_CMD=(node $launch_flags ${NODE_FLAGS:-} "$PROJ/bin/system_restore" --root "$1" --repo "$2" --point "$3" --yes --no-boot
+    --db-locations /dev/null --config /dev/null)
+}
+
 time_field() { # FILE "Label"
   grep -F "$2" "$1" | head -1 | awk -F': ' '{print $2}'
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Many small files: our first and no-change snapshot of COUNT files (0..2 KiB each, unique
-# content, 1000 per directory): wall time, CPU, peak RSS (bar: <= 256 MiB), repository size.
+# content, 1000 per directory): wall time, CPU, peak RSS (bar: <= 256 MiB), repository size; then
+# a restore of the first point into an empty directory (RESTORE=0 skips it).
 #   bench/many-files.sh [COUNT]      COUNT defaults to 1000000; 100000 is a quick check (~1-2 min)
 # Environment: WORK [/var/tmp/rp-bench/many], PER_DIR [1000] files per directory (COUNT: all in
 #   one directory, a mail spool's shape), KEEP [0] keeps the tree and repository,
@@ -49,6 +50,17 @@ for step in first nochange; do
   fi
 done
 measure find find "" sh -c 'exec find "$1" -printf "%s %T@\n" >/dev/null' find "$TREE"
+if [ "${RESTORE:-1}" = 1 ]; then
+  # The first point into an empty directory (a rescue restore of a wiped filesystem): restores
+  # hold per-directory state too, so its peak RSS is reported beside the snapshots'.
+  rm -rf "$WORK/restored"
+  mkdir -p "$WORK/restored"
+  ours_restore_cmd "$WORK/restored" "$REPO" 1
+  measure restore ours "" "${OURS_RESTORE_CMD[@]}"
+  : >"$WORK/logs/restored.txt"
+  echo "ours: $(find "$WORK/restored" -type f | wc -l) files, $(du -sb "$WORK/restored" | cut -f1) bytes restored" >>"$WORK/logs/restored.txt"
+  rm -rf "$WORK/restored"
+fi
 
 node "$PROJ/dist/bench/e2e-report.js" --work "$WORK" --kind many --out "${OUT:-$WORK/many-files-$COUNT.md}"
 if [ "${KEEP:-0}" != 1 ]; then
