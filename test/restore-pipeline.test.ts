@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { setImmediate as tick } from 'node:timers/promises';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { blobId, idFromHex } from '../src/model/blob-id.js';
 import { type Entry, EntryType } from '../src/model/entry.js';
 import type { SnapError } from '../src/model/errors.js';
@@ -17,6 +19,7 @@ import { makeTmpDir } from './helpers/tmp.js';
 import { outcome, snapshot } from './helpers/cli.js';
 import { readAhead } from '../src/restore/read-ahead.js';
 import { ContentPrefetch, type BatchReader } from '../src/restore/content-prefetch.js';
+import { PlanApplier, openRoot } from '../src/restore/apply-plan.js';
 import type { PlanOp } from '../src/restore/plan-types.js';
 
 /** An async source of 0..n-1 that records how far it has been pulled and whether it was closed. */
@@ -241,6 +244,90 @@ test('ContentPrefetch: a read out of the wanted order is served on its own', asy
   const p = prefetch.read((ops[0] as { entry: Entry }).entry.chunks[0]!.id);
   writer.answer();
   assert.equal((await p).length, 10);
+});
+
+/** A full collection, for tests that check what is kept alive (the flag makes gc reachable). */
+function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
+
+test('ContentPrefetch: a blob read is let go of, not kept by the list of wanted blobs', async () => {
+  const { ops, writer } = plan(40, () => [20_000]);
+  const prefetch = new ContentPrefetch(writer, { maxBlobs: 8, maxBytes: 1 << 20, batch: 4 });
+  for (const op of ops) prefetch.want(op);
+  const refs: WeakRef<Buffer>[] = [];
+  for (const op of ops) {
+    const p = prefetch.read((op as { entry: Entry }).entry.chunks[0]!.id);
+    writer.answer();
+    refs.push(new WeakRef(await p));
+  }
+  await tick();
+  collectGarbage();
+  // The last one read may still be in use by its caller; none before it is held by the prefetch.
+  const kept = refs.slice(0, -1).filter((r) => r.deref() !== undefined).length;
+  assert.equal(kept, 0, `${kept} of ${refs.length - 1} blobs already used are still held`);
+  assert.equal(prefetch.misses, 0); // and the prefetch is still alive here
+});
+
+/** Answers each batch with views of one buffer, as RepoWriter.getMany does. */
+class OneBufferWriter implements BatchReader {
+  answers: ArrayBuffer[] = [];
+  getMany(ids: readonly Uint8Array[]): Promise<Buffer>[] {
+    const ab = new ArrayBuffer(ids.length * 10_000);
+    this.answers.push(ab);
+    return ids.map(async (id, i) => Buffer.from(ab, i * 10_000, 10_000).fill(id[0]!));
+  }
+  async get(): Promise<Buffer> {
+    throw new Error('every blob is asked for in a batch');
+  }
+}
+
+test('ContentPrefetch: the buffer of an answer is freed once all its blobs were used, not before', async () => {
+  const ops = Array.from({ length: 12 }, (_, i) => fileOp(`f${i}`, [10_000]));
+  const writer = new OneBufferWriter();
+  const prefetch = new ContentPrefetch(writer, { maxBlobs: 8, maxBytes: 1 << 20, batch: 4 });
+  for (const op of ops) prefetch.want(op);
+  const held: Buffer[] = [];
+  for (const [i, op] of ops.entries()) {
+    const id = (op as { entry: Entry }).entry.chunks[0]!.id;
+    const data = await prefetch.read(id);
+    assert.equal(data.length, 10_000, `blob ${i} is whole when read`);
+    assert.equal(data[0], id[0]);
+    held.push(data);
+    // Every blob of the answer being read is intact: the one just read is the caller's until the
+    // next read, the others were used before it. Answers read to the end before it are freed.
+    for (const [k, blob] of held.entries()) {
+      if (blob.buffer === data.buffer) assert.equal(blob.length, 10_000, `blob ${k} intact after read ${i}`);
+      else assert.equal(blob.buffer.byteLength, 0, `the answer of blob ${k} freed by read ${i}`);
+    }
+  }
+  assert.ok(writer.answers.length >= 3, `${writer.answers.length} answers`);
+  const last = writer.answers.at(-1)!;
+  assert.ok(last.byteLength > 0, 'the last answer is held until a next read');
+});
+
+test('PlanApplier: content shorter than its chunk (a freed buffer reads as empty) fails the file, nothing written', async (t) => {
+  const dir = makeTmpDir('rp-short-chunk-', t);
+  const id = idOf('content');
+  const entry = {
+    name: Buffer.from('f'), type: EntryType.File, flags: 0, mode: 0o100644, uid: 0, gid: 0, mtimeNs: 0n, ctimeNs: 0n,
+    ino: 1n, dev: 1n, nlink: 1, size: 5000, rdevMajor: 0, rdevMinor: 0, fsFlags: 0, xattrs: [],
+    extents: [{ offset: 0, length: 5000 }], chunks: [{ id, length: 5000 }], subtree: null, target: null,
+  } satisfies Entry;
+  const rootFd = openRoot(dir);
+  const applier = new PlanApplier(rootFd, { read: async () => Buffer.alloc(0) }, { warning: () => undefined });
+  try {
+    await assert.rejects(applier.apply({ op: 'create', path: Buffer.from('/f'), entry }), (err: SnapError) => {
+      assert.equal(err.code, 'REPO_CORRUPT');
+      assert.match(err.message, /restoring \/f failed: .*chunk of 5000 bytes read back as 0/);
+      return true;
+    });
+  } finally {
+    applier.close();
+    fs.closeSync(rootFd);
+  }
+  assert.deepEqual(fs.readdirSync(dir), [], 'no file, no temp file left');
 });
 
 test('RepoWriter.getMany: blobs of a real repository in one round trip, each verified; a bad one fails alone', async (t) => {

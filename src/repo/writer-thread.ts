@@ -12,7 +12,7 @@ import { decompressPayload } from './compression.js';
 import { PackWriter } from './pack-writer.js';
 import { storeBundle } from './store-bundle.js';
 import { dropped } from './gc-pacer.js';
-import { releaseArrayBuffer } from '../sys/index.js';
+import { releaseArrayBuffer, wholeArrayBuffer } from '../sys/index.js';
 import type { WriterInit, WriterReply, WriterRequest } from './writer-protocol.js';
 
 const init = workerData as WriterInit;
@@ -115,6 +115,10 @@ async function handle(req: WriterRequest): Promise<void> {
         if (r.status !== 'fulfilled') continue;
         data.set(r.value, at);
         at += r.value.length;
+        // A blob decompressed for this answer alone is garbage now (zstd's output: memory V8 does
+        // not count toward a collection). Paced, not released: a buffer owned whole may still be a
+        // cached bundle of one member or a dry run's tree.
+        if (wholeArrayBuffer(r.value)) dropped(r.value.length);
       }
       const errors = settled.map((r) => (r.status === 'fulfilled' ? null : errorOf(r.reason)));
       reply({ type: 'got-many', seq: req.seq, data, lengths, errors }, [data.buffer as ArrayBuffer]);

@@ -11,6 +11,7 @@ import { type Entry, EntryType, LOCKING_FS_FLAGS } from '../model/entry.js';
 import { SnapError, errnoCode } from '../model/errors.js';
 /** Where file content comes from: verified blobs by id. */
 export interface ContentSource {
+  /** The blob's content, used (written) before the next read: its buffer may be freed then. */
   read(id: Buffer): Promise<Buffer>;
 }
 import { applyFlags, applyMeta, type MetaHooks } from './apply-meta.js';
@@ -248,6 +249,8 @@ export class PlanApplier {
           if (!ref) throw new SnapError('REPO_CORRUPT', `${where}: the point's content list is shorter than the file`);
           // read() verifies the blob's SHA-256: content that fails it is never written.
           const data = await this.reader.read(ref.id);
+          // Also what a freed buffer would look like (empty): a file is never written short.
+          if (data.length !== ref.length) throw new SnapError('REPO_CORRUPT', `${where}: a chunk of ${ref.length} bytes read back as ${data.length}`);
           sys.pwriteAll(fd, data, pos);
           pos += data.length;
           this.stats.bytesWritten += data.length;
