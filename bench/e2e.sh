@@ -85,7 +85,14 @@ restore_first() { # TOOL
       measure restore restic "" restic restore "$id" --repo "$REPOS/restic" --target "$dir" ;;
     borg) measure restore borg "" sh -c 'cd "$1" && exec borg extract "$2"' borg-extract "$dir" "$REPOS/borg::first" ;;
   esac
-  echo "$tool: $(find "$dir" -type f | wc -l) files, $(du -sb "$dir" | cut -f1) bytes restored" >>"$WORK/logs/restored.txt"
+  # restic and borg put the tree at its full path below the target; ours restores ROOT itself.
+  local top=$dir
+  [ "$tool" = ours ] || top=$dir$TREE
+  # What was restored, as a listing every tool should match (directory sizes depend on how a
+  # directory was filled, so they are left out): equal digests = the same names, types, sizes,
+  # modes, owners, mtimes and symlink targets. The listings stay in logs/ for a diff.
+  (cd "$top" && find . -mindepth 1 \( -type d -printf '%P d %m %U %G %T@\n' -o -printf '%P %y %s %m %U %G %T@ %l\n' \) | LC_ALL=C sort) >"$WORK/logs/listing-$tool.txt"
+  echo "$tool: $(find "$top" -type f | wc -l) files, $(find "$top" -type f -printf '%s\n' | awk '{ n += $1 } END { printf "%d", n }') bytes in files, listing $(sha256sum <"$WORK/logs/listing-$tool.txt" | cut -c1-16)" >>"$WORK/logs/restored.txt"
   rm -rf "$dir"
 }
 
