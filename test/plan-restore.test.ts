@@ -1,11 +1,12 @@
 // The restore planner is pure: trees in, ops out. Tested here with in-memory trees, no disk.
 import { test } from 'node:test';
+import { setImmediate as tick } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { blobId } from '../src/model/blob-id.js';
 import { type Entry, EntryFlag, EntryType } from '../src/model/entry.js';
 import { decodeTree, encodeTree } from '../src/repo/tree-codec.js';
 import { ExclusionRules, BUILTIN_EXCLUDES } from '../src/scan/exclusions.js';
-import { planRestore, type TreeSource } from '../src/restore/plan-restore.js';
+import { planRestore, TREE_READ_AHEAD, type TreeSource } from '../src/restore/plan-restore.js';
 import { describeOp, type PlanOp } from '../src/restore/plan-types.js';
 
 type Spec = { [name: string]: Spec | string | Partial<Entry> & { kind?: 'file' | 'link' | 'excluded' } };
@@ -127,6 +128,86 @@ test('--path plans only that path and puts back its parent mtime', async () => {
   const target = mem.dir('.', { etc: { passwd: 'old', other: 'orig' } });
   assert.deepEqual(await plan(mem, live, target, ['/etc/passwd']), ['~ /etc/passwd (content)', '(parent-mtime /etc)']);
   await assert.rejects(plan(mem, live, target, ['/nope/x']), /parent directory does not exist/);
+});
+
+/** MemoryTrees answering a tick later, as the writer thread does, counting trees asked and not yet read. */
+class SlowTrees extends MemoryTrees {
+  outstanding = 0;
+  maxOutstanding = 0;
+  asked: string[] = [];
+  override async tree(id: Buffer): Promise<Entry[]> {
+    this.asked.push(id.toString('hex'));
+    this.maxOutstanding = Math.max(this.maxOutstanding, ++this.outstanding);
+    try {
+      await tick();
+      return await super.tree(id);
+    } finally {
+      this.outstanding--;
+    }
+  }
+}
+
+/** A tree `width` directories wide, each with two files and a subdirectory with one. */
+function wide(width: number, tag: string): Spec {
+  const spec: Spec = {};
+  for (let i = 0; i < width; i++) spec[`d${String(i).padStart(3, '0')}`] = { a: `${tag}a${i}`, b: `${tag}b${i}`, sub: { c: `${tag}c${i}` } };
+  return spec;
+}
+
+test('subtrees are asked for ahead of the walk, within a window, each once; the plan does not depend on it', async () => {
+  const fast = new MemoryTrees();
+  const slow = new SlowTrees();
+  const width = 3 * TREE_READ_AHEAD;
+  const plans: string[][] = [];
+  for (const mem of [fast, slow]) {
+    const live = mem.dir('.', { ...wide(width, 'old'), keep: { same: 'x' } });
+    const target = mem.dir('.', { ...wide(width, 'new'), keep: { same: 'x' }, extra: wide(4, 'e') });
+    mem.loads = 0;
+    plans.push(await plan(mem, live, target));
+  }
+  assert.deepEqual(plans[1], plans[0], 'the same plan whether trees come at once or later');
+  // Per changed directory 3 files, its subdirectory's and its own mtime; per new one 2 + 5 + 2 meta.
+  assert.equal(plans[0]!.length, width * 5 + (1 + 4 * 7 + 1) + 1);
+  // Every directory that differs, live and target, is read once; `keep` (the same tree) never.
+  assert.equal(slow.loads, 2 * (1 + width * 2) + (1 + 4 * 2), `${slow.loads} trees read`);
+  assert.equal(new Set(slow.asked).size, slow.asked.length, 'no tree asked for twice');
+  assert.ok(slow.maxOutstanding >= TREE_READ_AHEAD, `trees asked ahead (${slow.maxOutstanding} at once)`);
+  // One window per level of the walk (here three), each of live and target trees.
+  assert.ok(slow.maxOutstanding <= 2 * 3 * TREE_READ_AHEAD, `at most a window per level (${slow.maxOutstanding})`);
+});
+
+test('a tree asked ahead that the walk never reads does not fail the plan; one it reads fails it there', async () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (r: unknown): void => void unhandled.push(r);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const mem = new SlowTrees();
+    // A database directory that is in the live tree only is never deleted, so never read: its
+    // tree is missing here, as if damaged.
+    const db = { ...mem.dir('mysql', {}), subtree: Buffer.alloc(32, 7) };
+    const live = mem.dir('.', { var: { lib: { mysql: db as Spec[string], x: 'old' } } });
+    const target = mem.dir('.', { var: { lib: { x: 'new' } } });
+    assert.deepEqual(await plan(mem, live, target), ['~ /var/lib/x (content)', '~ /var/lib (mtime)', '~ /var (mtime)', '~ / (mtime)']);
+    assert.ok(mem.asked.includes(Buffer.alloc(32, 7).toString('hex')), 'the database tree was asked for ahead');
+
+    const broken = { ...mem.dir('b', {}), subtree: Buffer.alloc(32, 9) };
+    const target2 = mem.dir('.', { a: { f: 'a' }, b: broken as Spec[string], c: { g: 'c' } });
+    const empty = mem.dir('.', {});
+    const ops: string[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const op of planRestore({ source: mem, liveRoot: empty, targetRoot: target2, rules })) ops.push(describeOp(op) ?? op.op);
+      })(),
+      /missing tree/,
+    );
+    assert.deepEqual(ops.slice(0, 2), ['+ /a', '+ /a/f'], 'the ops before the damaged tree came first');
+    assert.ok(!ops.some((o) => o.includes('/c')), 'nothing after it');
+    await tick();
+    await tick();
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
 });
 
 test('a full restore of / advises a reboot; a partial one or another ROOT does not', async () => {
