@@ -26,10 +26,10 @@ export interface PlanInput {
 /**
  * Directories whose trees are asked for ahead of the one the planner is in, per directory level.
  * Asked one at a time as the walk reached them, the trees (11k on the bench tree, a round trip to
- * the writer thread each, ~1.5 ms while it also serves file content) held the plan back to
- * barely ahead of the applier, so content was asked for in small batches, late: the applier
- * waited ~40% of a restore into an empty directory. A window per level keeps memory at
- * TREE_READ_AHEAD trees times the depth.
+ * the writer thread each, ~1.5 ms while it also serves file content: 16.7 s of waiting in all)
+ * kept the plan barely ahead of the applier; asked ahead, that restore took 0.9x the time
+ * (docs/BENCHMARKS.md). A window per level keeps memory at the trees of TREE_READ_AHEAD
+ * directories (live and target) times the depth.
  */
 export const TREE_READ_AHEAD = 16;
 
