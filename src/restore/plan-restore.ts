@@ -53,9 +53,12 @@ function pairByName(l: Entry[], t: Entry[]): Pair[] {
   return pairs;
 }
 
+/** Two directories with the same tree: diffDir skips their contents. */
+const sameTree = (live: Entry, target: Entry): boolean => live.subtree !== null && target.subtree !== null && live.subtree.equals(target.subtree);
+
 /** The entries of a pair whose trees diffName will read: none when both are the same tree. */
 function descendsInto([live, target]: Pair): (Entry | null)[] {
-  if (live && target && live.type === EntryType.Dir && target.type === EntryType.Dir && live.subtree && target.subtree?.equals(live.subtree)) return [];
+  if (live?.type === EntryType.Dir && target?.type === EntryType.Dir && sameTree(live, target)) return [];
   return [live, target];
 }
 
@@ -145,7 +148,7 @@ class Planner {
   private async *diffDir(path: Buffer, live: Entry, target: Entry): AsyncGenerator<PlanOp> {
     const reasons = diffEntries(live, target);
     let childOps = 0;
-    if (live.subtree === null || target.subtree === null || !live.subtree.equals(target.subtree)) {
+    if (!sameTree(live, target)) {
       const unlock: PlanOp | null = live.fsFlags & LOCKING_FS_FLAGS ? { op: 'unlock', path, live } : null;
       const [l, t] = await Promise.all([this.children(live), this.children(target)]);
       const pairs = pairByName(l, t);
