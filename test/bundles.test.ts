@@ -16,6 +16,7 @@ import { storeBundle } from '../src/repo/store-bundle.js';
 import { IdTable } from '../src/repo/id-table.js';
 import { PackWriter } from '../src/repo/pack-writer.js';
 import { Repository } from '../src/repo/repository.js';
+import { BUNDLE_CACHE } from '../src/repo/blob-reader.js';
 import { compressPayload } from '../src/repo/compression.js';
 import { decodeRecord } from '../src/repo/record.js';
 import { INDEX_ENTRY_BYTES, indexTable, readIndexEntry, type IndexEntry } from '../src/repo/index-file.js';
@@ -99,6 +100,39 @@ test('a task bundles its small data blobs; large, tree and reused blobs stay rec
   assert.deepEqual(many, [tree, small[7], small[250]]);
   const memberRows = rows(repo.dir).filter((r) => recordAt(repo.dir, r).header.kind === BlobKind.Bundle);
   assert.equal(memberRows.length, small.length, 'one row per member, pointing at its bundle');
+});
+
+test('a reader keeps the bundles it read last: members read in turn from BUNDLE_CACHE bundles open each once', async (t) => {
+  const dir = makeTmpDir('rp-bundle-cache-', t);
+  const repo = Repository.open(path.join(dir, 'repo'), { create: true });
+  const packs = new PackWriter(repo.store, new IdTable(), 512 * 1024);
+  // One bundle per sink (one task): BUNDLE_CACHE + 1 bundles of three members each.
+  const bundles: Buffer[][] = [];
+  for (let b = 0; b <= BUNDLE_CACHE; b++) {
+    const sink = new BlobSink();
+    const members = [0, 1, 2].map((m) => text(b * 10 + m, 2000 + m));
+    for (const raw of members) sink.add(raw);
+    const out = await sink.finish();
+    assert.deepEqual(out.blobs.map((x) => x.kind), [BlobKind.Bundle]);
+    await store(packs, out);
+    bundles.push(members);
+  }
+  packs.seal();
+  const reader = Repository.open(repo.dir, { create: false }).reader();
+  const read = async (b: number, m: number): Promise<void> => assert.deepEqual(await reader.read(blobId(bundles[b]![m]!)), bundles[b]![m]);
+  // A restore's order: a member of each bundle in turn, again and again (a directory's files
+  // from several tasks' bundles). Each bundle is read from its pack once.
+  for (let m = 0; m < 3; m++) for (let b = 0; b < BUNDLE_CACHE; b++) await read(b, m);
+  assert.equal(reader.bundlesOpened, BUNDLE_CACHE);
+  // Dropped first is the least recently read, not the first read: bundle 0, read again, stays
+  // when bundle BUNDLE_CACHE comes in, and bundle 1 goes.
+  await read(0, 0);
+  await read(BUNDLE_CACHE, 0);
+  assert.equal(reader.bundlesOpened, BUNDLE_CACHE + 1);
+  await read(0, 1);
+  assert.equal(reader.bundlesOpened, BUNDLE_CACHE + 1, 'bundle 0 was kept');
+  await read(1, 1);
+  assert.equal(reader.bundlesOpened, BUNDLE_CACHE + 2, 'bundle 1 was dropped');
 });
 
 test('a sink frees its task\'s buffers once the result is built, and only those that nothing else shares', async (t) => {

@@ -9,8 +9,14 @@ import type { LocalStore } from './local-store.js';
 import type { OpenFiles } from './open-files.js';
 import { Compression, decodeRecord, type RecordHeader } from './record.js';
 
-/** Bundles kept decompressed (about 1 MiB each). */
-const BUNDLE_CACHE = 4;
+/**
+ * Bundles kept decompressed (about 1 MiB each), the least recently read dropped first. A restore
+ * writes files in tree order, not in the order their bundles were made: a directory's small files
+ * can come from several bundles, and a file stored once for many paths (deduplicated) from an old
+ * one. With 4 kept, first in first out, a restore of the bench tree opened 7,752 bundles (3.6 GB
+ * read and decompressed) where 16 most recently read open 3,880 (0.5 GB; docs/BENCHMARKS.md).
+ */
+export const BUNDLE_CACHE = 16;
 
 interface OpenBundle {
   bundle: ParsedBundle;
@@ -31,6 +37,7 @@ interface Found {
   key: string;
 }
 
+const EMPTY = Buffer.alloc(0);
 const bundleKey = (loc: BlobLocation): string => `${loc.packId}:${loc.offset}`;
 const packKey = (loc: BlobLocation): string => `packs/${loc.packId.slice(0, 2)}/${loc.packId}.pack`;
 
@@ -43,26 +50,45 @@ export class BlobReader {
   /** Decompressed bundles lately read, by pack and offset: a restore reads a bundle's members in a row. */
   private readonly bundles = new Map<string, Promise<OpenBundle>>();
 
+  /** Bundle records read from the packs (each cache miss), for tests. */
+  bundlesOpened = 0;
+
   async read(id: Buffer): Promise<Buffer> {
     const loc = this.index.locate(id);
-    const cached = this.bundles.get(bundleKey(loc));
+    const cached = this.cachedBundle(bundleKey(loc));
     if (cached) return this.member(id, await cached);
     const found = this.record(id, loc);
     if (found.record.header.kind === BlobKind.Bundle) return this.member(id, await this.openBundle(found));
     return this.verified(id, found.record.header.rawLength, await decompressPayload(found.record.header.compression, found.record.payload), found.where);
   }
 
+  /** The cached bundle at `key`, marked as the most recently read; undefined if not cached. */
+  private cachedBundle(key: string): Promise<OpenBundle> | undefined {
+    const cached = this.bundles.get(key);
+    if (cached) {
+      this.bundles.delete(key); // a Map keeps insertion order: re-inserted, it is dropped last
+      this.bundles.set(key, cached);
+    }
+    return cached;
+  }
+
   /** A bundle record decompressed once and kept (BUNDLE_CACHE), for each member read from it. */
   private openBundle({ record, where, key }: Omit<Found, 'id'>): Promise<OpenBundle> {
-    const cached = this.bundles.get(key);
+    const cached = this.cachedBundle(key);
     if (cached) return cached;
+    this.bundlesOpened++;
     const open = (async (): Promise<OpenBundle> => {
-      const bundle = parseBundle(record.payload, where);
-      return { bundle, raw: await bundleRaw(bundle, record.header.compression, record.header.rawLength, where), where, byId: null };
+      const parsed = parseBundle(record.payload, where);
+      const raw = await bundleRaw(parsed, record.header.compression, record.header.rawLength, where);
+      // Only the raw bytes are read from now on: the compressed record (a view of the pread
+      // buffer) is not kept alive by the cache.
+      return { bundle: { ...parsed, data: EMPTY }, raw, where, byId: null };
     })();
     if (this.bundles.size >= BUNDLE_CACHE) this.bundles.delete(this.bundles.keys().next().value!);
     this.bundles.set(key, open);
-    open.catch(() => this.bundles.delete(key)); // a failed read is not remembered
+    open.catch(() => {
+      if (this.bundles.get(key) === open) this.bundles.delete(key); // a failed read is not remembered
+    });
     return open;
   }
 
