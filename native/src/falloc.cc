@@ -1,5 +1,6 @@
 // falloc.cc - space and durability on an open fd: fallocate (incl. punching holes), ftruncate,
-// fsync, fdatasync, and a positional write (one pwrite(2); the caller loops on short writes).
+// fsync, fdatasync, syncfs, and a positional write (one pwrite(2); the caller loops on short
+// writes).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -48,6 +49,19 @@ Napi::Value Fdatasync(const Napi::CallbackInfo& info) {
   if (RetryEintr([&] { return fdatasync(fd); }) < 0) {
     int err = errno;
     throw ErrnoError(env, err, "fdatasync");
+  }
+  return env.Undefined();
+}
+
+// syncfs(fd): writes out the whole filesystem that holds fd's inode (what `sync -f` does), not
+// every filesystem of the machine: a restore flushes the ones it wrote to, and a hung NFS mount
+// elsewhere must not hold it up.
+Napi::Value Syncfs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  if (RetryEintr([&] { return syncfs(fd); }) < 0) {
+    int err = errno;
+    throw ErrnoError(env, err, "syncfs");
   }
   return env.Undefined();
 }

@@ -64,6 +64,7 @@ Napi::Value Fallocate(const Napi::CallbackInfo& info);
 Napi::Value Ftruncate(const Napi::CallbackInfo& info);
 Napi::Value Fsync(const Napi::CallbackInfo& info);
 Napi::Value Fdatasync(const Napi::CallbackInfo& info);
+Napi::Value Syncfs(const Napi::CallbackInfo& info);
 Napi::Value Pwrite(const Napi::CallbackInfo& info);
 
 // flock.cc

@@ -28,6 +28,8 @@ export interface ApplyStats {
   ops: number;
   bytesWritten: number;
   filesWritten: number;
+  /** Filesystems written out at the end (syncWritten): ROOT's and every one mounted below it that changed. */
+  filesystemsSynced: number;
 }
 
 function split(path: Buffer): { parent: Buffer; name: Buffer } {
@@ -91,7 +93,13 @@ function takeRoom(room: Room, e: Entry, where: string): void {
 }
 
 export class PlanApplier {
-  readonly stats: ApplyStats = { ops: 0, bytesWritten: 0, filesWritten: 0 };
+  readonly stats: ApplyStats = { ops: 0, bytesWritten: 0, filesWritten: 0, filesystemsSynced: 0 };
+  /**
+   * A directory fd on each filesystem this restore changed, by device: a server's /boot or /var
+   * is often a filesystem of its own below ROOT, and `sync -f ROOT` would leave its files in the
+   * page cache.
+   */
+  private readonly changedFilesystems = new Map<bigint, number>();
   /** The directory last written in; `room` is its filesystem's space (takeRoom), asked lazily. */
   private cachedDir: { path: string; fd: number; room: Room | null | undefined } | null = null;
   /** Temp names: one random part per restore and a counter (O_EXCL still refuses a clash). */
@@ -112,7 +120,23 @@ export class PlanApplier {
     const rel = path.length === 0 ? Buffer.from('.') : path.subarray(1);
     const fd = sys.safeOpenBeneath(this.rootFd, rel, C.O_RDONLY | C.O_DIRECTORY);
     this.cachedDir = { path: key, fd, room: undefined };
+    this.noteFilesystem(fd);
     return fd;
+  }
+
+  /** Remembers the filesystem of `dirfd` (a directory about to change) for syncWritten. */
+  private noteFilesystem(dirfd: number): void {
+    const dev = sys.fstat(dirfd).dev;
+    if (!this.changedFilesystems.has(dev)) this.changedFilesystems.set(dev, sys.safeOpenBeneath(dirfd, Buffer.from('.'), C.O_RDONLY | C.O_DIRECTORY));
+  }
+
+  /**
+   * Writes out every filesystem the restore changed (syncfs): restored files must be on disk
+   * before the admin reboots into them, and a reboot from a rescue system may not sync.
+   */
+  syncWritten(): void {
+    for (const fd of this.changedFilesystems.values()) sys.syncfs(fd);
+    this.stats.filesystemsSynced = this.changedFilesystems.size;
   }
 
   /** Refuses `e` when the filesystem of the directory just opened (dir()) has no room for it. */
@@ -134,6 +158,8 @@ export class PlanApplier {
 
   close(): void {
     this.dropCache();
+    for (const fd of this.changedFilesystems.values()) sys.close(fd);
+    this.changedFilesystems.clear();
   }
 
   /** Runs one op; a failure names the path it was for (and stops the restore). */
@@ -187,6 +213,7 @@ export class PlanApplier {
     const flags = type === EntryType.Dir ? C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW : C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK;
     const fd = sys.openat(this.dir(parent), name, flags);
     try {
+      if (type === EntryType.Dir) this.noteFilesystem(fd); // a mount point: its root changes
       fn(fd);
     } finally {
       sys.close(fd);

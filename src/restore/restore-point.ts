@@ -1,7 +1,6 @@
 // One restore, start to end, under the repository lock: a pre-restore point of the current state
 // (so the admin can roll forward), then plan = diff(that point, the target point) and apply.
 // A dry run scans the live tree without storing anything and prints the plan instead.
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import * as sys from '../sys/index.js';
 import { idFromHex } from '../model/blob-id.js';
@@ -117,6 +116,8 @@ export async function restorePoint(opts: RestoreOptions): Promise<RestoreResult>
         countOp(summary, op);
         opts.hooks.op?.(op, describeOp(op));
       }
+      // On disk before the boot code that loads them is written, and before the admin reboots.
+      applier.syncWritten();
     } finally {
       applier.close();
       sys.close(rootFd);
@@ -124,8 +125,6 @@ export async function restorePoint(opts: RestoreOptions): Promise<RestoreResult>
     // The boot area after the files: GRUB's core.img must match the /boot/grub just restored.
     const boot = planBoot(root, opts);
     if (boot?.action === 'write') await applyBootPlan(boot, (hex) => w.get(idFromHex(hex)));
-    // Restored files must be on disk before the admin reboots into them.
-    execFileSync('sync', ['-f', root]);
     return { summary, boot, preRestore: pre.point, applied: applier.stats };
   } catch (err) {
     await writer?.abort();

@@ -78,6 +78,12 @@ export function fdatasync(fd: number): void {
   native.fdatasync(fd);
 }
 
+/** Writes out the filesystem that holds `fd`'s inode (syncfs(2), as `sync -f`). */
+export function syncfs(fd: number): void {
+  assertFd(fd);
+  native.syncfs(fd);
+}
+
 /** One pwrite(2): may write fewer bytes than given (use pwriteAll to write everything). */
 export function pwrite(fd: number, buffer: Uint8Array, offset: number): number {
   assertFd(fd);

@@ -201,6 +201,8 @@ export interface NativeAddon {
   ftruncate(fd: number, len: number): undefined;
   fsync(fd: number): undefined;
   fdatasync(fd: number): undefined;
+  /** syncfs(2): the filesystem holding fd's inode written out. */
+  syncfs(fd: number): undefined;
   pwrite(fd: number, buffer: Uint8Array, offset: number): number;
   // flock.cc
   flock(fd: number, operation: number): undefined;
