@@ -76,7 +76,9 @@ snapshot() { # STEP TOOL
 # gets a fresh ext4 filesystem (a sparse image on WORK's disk, loop-mounted): restored into one
 # directory after another on the same filesystem, a tool paid for the ~92k inodes the previous
 # one's copy had just freed (ext4 skips recently deleted inodes when it allocates new ones: ~40%
-# of our main thread's time went to that in a run that followed a deletion).
+# of our main thread's time went to that in a run that followed a deletion). Ours writes out the
+# filesystems it restored to before it returns (syncfs); restic and borg do not, so their restore
+# is timed with a `sync -f` of the target after it: each row is a restore whose data is on disk.
 RESTORE_MOUNT=""
 unmount_restore() { if [ -n "$RESTORE_MOUNT" ]; then umount "$RESTORE_MOUNT" 2>/dev/null || true; RESTORE_MOUNT=""; fi; }
 trap unmount_restore EXIT
@@ -93,8 +95,8 @@ restore_first() { # TOOL
     restic)
       local id
       id=$(restic snapshots --repo "$REPOS/restic" --json | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s)[0].id))')
-      measure restore restic "" restic restore "$id" --repo "$REPOS/restic" --target "$dir" ;;
-    borg) measure restore borg "" sh -c 'cd "$1" && exec borg extract "$2"' borg-extract "$dir" "$REPOS/borg::first" ;;
+      measure restore restic "" sh -c 'restic restore "$1" --repo "$2" --target "$3" && exec sync -f "$3"' restic-restore "$id" "$REPOS/restic" "$dir" ;;
+    borg) measure restore borg "" sh -c 'cd "$1" && borg extract "$2" && exec sync -f "$1"' borg-extract "$dir" "$REPOS/borg::first" ;;
   esac
   # restic and borg put the tree at its full path below the target; ours restores ROOT itself.
   local top=$dir
