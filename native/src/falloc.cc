@@ -33,38 +33,29 @@ Napi::Value Ftruncate(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value Fsync(const Napi::CallbackInfo& info) {
+namespace {
+
+// A call that takes only the fd: undefined, or the errno as an error named `what`.
+Napi::Value OnFd(const Napi::CallbackInfo& info, int (*call)(int), const char* what) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
-  if (RetryEintr([&] { return fsync(fd); }) < 0) {
+  if (RetryEintr([&] { return call(fd); }) < 0) {
     int err = errno;
-    throw ErrnoError(env, err, "fsync");
+    throw ErrnoError(env, err, what);
   }
   return env.Undefined();
 }
 
-Napi::Value Fdatasync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = FdArg(info, 0);
-  if (RetryEintr([&] { return fdatasync(fd); }) < 0) {
-    int err = errno;
-    throw ErrnoError(env, err, "fdatasync");
-  }
-  return env.Undefined();
-}
+}  // namespace
+
+Napi::Value Fsync(const Napi::CallbackInfo& info) { return OnFd(info, fsync, "fsync"); }
+
+Napi::Value Fdatasync(const Napi::CallbackInfo& info) { return OnFd(info, fdatasync, "fdatasync"); }
 
 // syncfs(fd): writes out the whole filesystem that holds fd's inode (what `sync -f` does), not
 // every filesystem of the machine: a restore flushes the ones it wrote to, and a hung NFS mount
 // elsewhere must not hold it up.
-Napi::Value Syncfs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = FdArg(info, 0);
-  if (RetryEintr([&] { return syncfs(fd); }) < 0) {
-    int err = errno;
-    throw ErrnoError(env, err, "syncfs");
-  }
-  return env.Undefined();
-}
+Napi::Value Syncfs(const Napi::CallbackInfo& info) { return OnFd(info, syncfs, "syncfs"); }
 
 Napi::Value Pwrite(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
