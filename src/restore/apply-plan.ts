@@ -28,8 +28,6 @@ export interface ApplyStats {
   ops: number;
   bytesWritten: number;
   filesWritten: number;
-  /** Filesystems written out at the end (syncWritten): ROOT's and every one mounted below it that changed. */
-  filesystemsSynced: number;
 }
 
 function split(path: Buffer): { parent: Buffer; name: Buffer } {
@@ -93,7 +91,7 @@ function takeRoom(room: Room, e: Entry, where: string): void {
 }
 
 export class PlanApplier {
-  readonly stats: ApplyStats = { ops: 0, bytesWritten: 0, filesWritten: 0, filesystemsSynced: 0 };
+  readonly stats: ApplyStats = { ops: 0, bytesWritten: 0, filesWritten: 0 };
   /**
    * A directory fd on each filesystem this restore changed, by device: a server's /boot or /var
    * is often a filesystem of its own below ROOT, and `sync -f ROOT` would leave its files in the
@@ -136,7 +134,6 @@ export class PlanApplier {
    */
   syncWritten(): void {
     for (const fd of this.changedFilesystems.values()) sys.syncfs(fd);
-    this.stats.filesystemsSynced = this.changedFilesystems.size;
   }
 
   /** Refuses `e` when the filesystem of the directory just opened (dir()) has no room for it. */
